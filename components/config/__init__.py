@@ -1,0 +1,27 @@
+"""Stack config -> one validated, frozen StackConfig. See README "Configuration reference"."""
+
+from .base import PROJECT, ConfigError, Problem
+from .fleet import FleetSettings
+from .function import FunctionSettings
+from .network import NetworkSettings
+from .server import ServerSettings
+from .service import ServiceSettings
+from .pulumi_source import read_pulumi_config, stack_config_from_pulumi
+from .stack import SECTIONS, RootSettings, StackConfig, load_stack_config
+
+__all__ = [
+    "PROJECT",
+    "SECTIONS",
+    "ConfigError",
+    "FleetSettings",
+    "FunctionSettings",
+    "NetworkSettings",
+    "ServerSettings",
+    "ServiceSettings",
+    "Problem",
+    "RootSettings",
+    "StackConfig",
+    "load_stack_config",
+    "read_pulumi_config",
+    "stack_config_from_pulumi",
+]

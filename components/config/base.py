@@ -1,0 +1,145 @@
+"""The building blocks of the stack's configuration: settings, sections and the errors they raise.
+
+Pulumi hands a program its config as a flat map of ``"namespace:key"`` to strings (numbers, booleans
+and lists JSON-encoded). Every key of this project is a dotted path, ``aws-compute:network.azCount``,
+so that ``Pulumi.yaml`` can declare each one with a type, a default and a description. A section
+(``network``, ``server``, ...) is a frozen pydantic model whose camelCase field names are those paths.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Literal, get_args, get_origin
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic.alias_generators import to_camel
+
+PROJECT = "aws-compute"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One thing wrong with the config: the full key, the value found and what is allowed."""
+
+    key: str
+    value: Any
+    message: str
+
+    def __str__(self) -> str:
+        shown = "(missing)" if self.value is _MISSING else json.dumps(self.value, default=str)
+        return f"{self.key} = {shown}: {self.message}"
+
+
+class ConfigError(Exception):
+    """Every problem found in a stack's config, reported at once."""
+
+    def __init__(self, problems: Iterable[Problem]):
+        self.problems = sorted(problems, key=lambda p: p.key)
+        super().__init__(self.render())
+
+    def render(self) -> str:
+        count = len(self.problems)
+        lines = [f"invalid stack configuration ({count} problem{'s' if count != 1 else ''}):"]
+        lines += [f"  - {problem}" for problem in self.problems]
+        return "\n".join(lines)
+
+
+_MISSING = object()
+
+
+def setting(default: Any, description: str, allowed: str, **constraints: Any) -> Any:
+    """A config field: its default, a one-sentence description and, in words, what values are allowed.
+
+    The description and the allowed values feed Pulumi.yaml, the README table and every error message.
+    """
+    extra = {"allowed": allowed}
+    if callable(default):
+        return Field(default_factory=default, description=description, json_schema_extra=extra, **constraints)
+    return Field(default=default, description=description, json_schema_extra=extra, **constraints)
+
+
+class Section(BaseModel):
+    """A frozen group of settings under one key prefix, e.g. ``network``."""
+
+    model_config = ConfigDict(
+        alias_generator=to_camel,
+        populate_by_name=True,
+        frozen=True,
+        extra="forbid",
+        strict=False,
+    )
+
+
+def full_key(prefix: str, field: str) -> str:
+    return f"{PROJECT}:{prefix}.{field}" if prefix else f"{PROJECT}:{field}"
+
+
+def allowed_of(section: type[Section], alias: str) -> str:
+    for name, info in section.model_fields.items():
+        if (info.alias or name) == alias:
+            return (info.json_schema_extra or {}).get("allowed", "")
+    return ""
+
+
+def field_aliases(section: type[Section]) -> list[str]:
+    return [info.alias or name for name, info in section.model_fields.items()]
+
+
+def decode_value(raw: Any, is_text: bool) -> Any:
+    """Undo the CLI's marshalling: a text field's value is passed raw, anything else JSON-encoded."""
+    if is_text or not isinstance(raw, str):
+        return raw
+    try:
+        return json.loads(raw)
+    except json.JSONDecodeError:
+        return raw
+
+
+def _is_text_field(section: type[Section], alias: str) -> bool:
+    for name, info in section.model_fields.items():
+        if (info.alias or name) == alias:
+            annotation = info.annotation
+            if annotation is str:
+                return True
+            args = get_args(annotation)
+            return get_origin(annotation) is Literal and all(isinstance(a, str) for a in args)
+    return False
+
+
+def parse_section(
+    section: type[Section], prefix: str, values: Mapping[str, Any]
+) -> tuple[Section | None, list[Problem]]:
+    """Validate one section's raw values; return the frozen section or the problems, never both."""
+    decoded = {alias: decode_value(raw, _is_text_field(section, alias)) for alias, raw in values.items()}
+    try:
+        return section.model_validate(decoded), []
+    except ValidationError as error:
+        return None, [_problem_from(section, prefix, decoded, detail) for detail in error.errors()]
+
+
+def _problem_from(section: type[Section], prefix: str, values: Mapping[str, Any], detail: Any) -> Problem:
+    loc = [str(part) for part in detail["loc"]]
+    alias = loc[0] if loc else ""
+    key = full_key(prefix, alias) + "".join(f"[{part}]" for part in loc[1:])
+    if detail["type"] == "extra_forbidden":
+        return Problem(key, values.get(alias, _MISSING), unknown_key_message(prefix, alias, field_aliases(section)))
+    value = values.get(alias, _MISSING)
+    for part in detail["loc"][1:]:
+        if isinstance(value, (list, tuple)) and isinstance(part, int) and part < len(value):
+            value = value[part]
+    allowed = allowed_of(section, alias)
+    message = detail["msg"].removeprefix("Value error, ")
+    if allowed:
+        message = f"{message}; allowed: {allowed}"
+    return Problem(key, value, message)
+
+
+def unknown_key_message(prefix: str, name: str, known: Iterable[str]) -> str:
+    known = list(known)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    hint = f"did you mean {full_key(prefix, close[0])}?" if close else ""
+    listing = ", ".join(sorted(known))
+    return f"unknown key{'; ' + hint if hint else ''} (known keys under '{prefix or PROJECT}': {listing})"

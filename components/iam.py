@@ -1,0 +1,76 @@
+"""IAM documents as plain dicts: built by pure functions, json.dumps-ed by the components.
+
+Each trust policy names the one service principal that assumes the role and pins the account, so a
+confused deputy in another account cannot use it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+Document = dict[str, Any]
+
+
+def document(*statements: Document) -> Document:
+    return {"Version": "2012-10-17", "Statement": list(statements)}
+
+
+def to_json(doc: Document) -> str:
+    return json.dumps(doc, sort_keys=True)
+
+
+def service_trust_policy(service: str, account_id: str) -> Document:
+    """Only ``service`` may assume the role, and only on behalf of this account."""
+    return document({
+        "Sid": "AssumedOnlyBy" + "".join(part.capitalize() for part in service.split(".")[0].split("-")),
+        "Effect": "Allow",
+        "Principal": {"Service": service},
+        "Action": "sts:AssumeRole",
+        "Condition": {"StringEquals": {"aws:SourceAccount": account_id}},
+    })
+
+
+def log_group_arn_patterns(partition: str, region: str, account_id: str, prefixes: Sequence[str]) -> list[str]:
+    return [f"arn:{partition}:logs:{region}:{account_id}:log-group:{prefix}*" for prefix in prefixes]
+
+
+def stack_key_policy(partition: str, region: str, account_id: str, log_group_prefixes: Sequence[str]) -> Document:
+    """The stack KMS key's policy: the account administers it (through IAM), CloudWatch Logs may use
+    it only for this stack's log groups, and EC2 Auto Scaling's service-linked role may use it for the
+    fleet's encrypted volumes."""
+    account_root = f"arn:{partition}:iam::{account_id}:root"
+    return document(
+        {
+            "Sid": "AccountAdministersKeyThroughIam",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "CloudWatchLogsUsesKeyForThisStacksLogGroups",
+            "Effect": "Allow",
+            "Principal": {"Service": f"logs.{region}.amazonaws.com"},
+            "Action": ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            "Resource": "*",
+            "Condition": {
+                "ArnLike": {
+                    "kms:EncryptionContext:aws:logs:arn": log_group_arn_patterns(
+                        partition, region, account_id, log_group_prefixes
+                    )
+                }
+            },
+        },
+    )
+
+
+def flow_log_delivery_policy(log_group_arn: str) -> Document:
+    """What the VPC Flow Logs service needs to write into one log group."""
+    return document({
+        "Sid": "WriteFlowLogsToOneLogGroup",
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+        "Resource": [log_group_arn, f"{log_group_arn}:*"],
+    })

@@ -1,0 +1,79 @@
+"""Wraps the registered rules as pulumi-policy policies and serves them as one pack."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    PolicyConfigSchema,
+    PolicyPack,
+    ResourceValidationPolicy,
+    Severity,
+    StackValidationPolicy,
+)
+
+from .base import RULES, Resource, Rule, Stack
+
+PACK_NAME = "aws-compute-guardrails"
+LEVEL = {"advisory": EnforcementLevel.ADVISORY, "mandatory": EnforcementLevel.MANDATORY,
+         "remediate": EnforcementLevel.REMEDIATE, "disabled": EnforcementLevel.DISABLED}
+SEVERITY = {"low": Severity.LOW, "medium": Severity.MEDIUM, "high": Severity.HIGH,
+            "critical": Severity.CRITICAL}
+
+
+def raw_props(props: Any) -> Mapping[str, Any]:
+    """The deserialized properties behind the SDK's unknown-checking proxy; rules handle unknowns."""
+    try:
+        return props["__target"]
+    except (KeyError, TypeError):
+        return props if isinstance(props, Mapping) else {}
+
+
+def _resource_validator(rule: Rule):
+    def validate(args, report_violation) -> None:
+        if args.resource_type not in rule.types:
+            return
+        resource = Resource(args.resource_type, raw_props(args.props), args.name, args.urn)
+        for message in rule.check(resource, rule.configured(args.get_config())):
+            report_violation(message)
+    return validate
+
+
+def _stack_validator(rule: Rule):
+    def validate(args, report_violation) -> None:
+        resources = tuple(
+            Resource(r.resource_type, raw_props(r.props), r.name, r.urn,
+                     parent=getattr(r.parent, "urn", "") or "",
+                     dependencies=tuple(d.urn for d in r.dependencies),
+                     property_dependencies={k: tuple(d.urn for d in v) for k, v in r.property_dependencies.items()})
+            for r in args.resources)
+        for resource, message in rule.check(Stack(resources), rule.configured(args.get_config())):
+            report_violation(message, resource.urn)
+    return validate
+
+
+def to_policy(rule: Rule):
+    common = dict(
+        name=rule.name,
+        description=rule.description,
+        enforcement_level=LEVEL[rule.enforcement],
+        config_schema=PolicyConfigSchema(properties=dict(rule.config)) if rule.config else None,
+        severity=SEVERITY[rule.severity],
+        tags=list(rule.controls),
+        remediation_steps=rule.remediation,
+    )
+    if rule.kind == "stack":
+        return StackValidationPolicy(validate=_stack_validator(rule), **common)
+    return ResourceValidationPolicy(validate=_resource_validator(rule), **common)
+
+
+def serve() -> None:
+    """Start the gRPC Analyzer server; blocks forever, as the CLI expects."""
+    PolicyPack(
+        name=PACK_NAME,
+        enforcement_level=EnforcementLevel.ADVISORY,
+        policies=[to_policy(rule) for rule in RULES],
+        description="Security guardrails for aws-compute: network, compute, IAM, serverless and containers.",
+    )

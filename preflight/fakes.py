@@ -1,0 +1,181 @@
+"""Realistic outputs for a program run under mocks: IDs, ARNs and the invokes' answers.
+
+Every resource gets a unique ID in its type's AWS format and an ARN in the stack's region under the
+documentation account 123456789012, so policies can follow references between resources offline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+ACCOUNT_ID = "123456789012"
+PARTITION = "aws"
+
+# The AZs that need no opt-in, per region (us-east-1 has six, most have three).
+REGION_AZS = {
+    "us-east-1": ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d", "us-east-1e", "us-east-1f"],
+    "us-east-2": ["us-east-2a", "us-east-2b", "us-east-2c"],
+    "us-west-1": ["us-west-1a", "us-west-1c"],
+    "us-west-2": ["us-west-2a", "us-west-2b", "us-west-2c", "us-west-2d"],
+    "eu-west-1": ["eu-west-1a", "eu-west-1b", "eu-west-1c"],
+    "eu-central-1": ["eu-central-1a", "eu-central-1b", "eu-central-1c"],
+    "ap-northeast-1": ["ap-northeast-1a", "ap-northeast-1c", "ap-northeast-1d"],
+}
+DEFAULT_AZ_LETTERS = "abc"
+
+# EC2-style ID prefixes by Pulumi type.
+ID_PREFIXES = {
+    "aws:ec2/vpc:Vpc": "vpc",
+    "aws:ec2/subnet:Subnet": "subnet",
+    "aws:ec2/securityGroup:SecurityGroup": "sg",
+    "aws:ec2/defaultSecurityGroup:DefaultSecurityGroup": "sg",
+    "aws:ec2/internetGateway:InternetGateway": "igw",
+    "aws:ec2/natGateway:NatGateway": "nat",
+    "aws:ec2/eip:Eip": "eipalloc",
+    "aws:ec2/routeTable:RouteTable": "rtb",
+    "aws:ec2/routeTableAssociation:RouteTableAssociation": "rtbassoc",
+    "aws:ec2/vpcEndpoint:VpcEndpoint": "vpce",
+    "aws:ec2/flowLog:FlowLog": "fl",
+    "aws:ec2/instance:Instance": "i",
+    "aws:ec2/volume:Volume": "vol",
+    "aws:ebs/volume:Volume": "vol",
+    "aws:ebs/snapshot:Snapshot": "snap",
+    "aws:ebs/snapshotCopy:SnapshotCopy": "snap",
+    "aws:ec2/launchTemplate:LaunchTemplate": "lt",
+    "aws:ec2/keyPair:KeyPair": "key",
+    "aws:ec2/securityGroupRule:SecurityGroupRule": "sgrule",
+    "aws:vpc/securityGroupIngressRule:SecurityGroupIngressRule": "sgr",
+    "aws:vpc/securityGroupEgressRule:SecurityGroupEgressRule": "sgr",
+}
+
+# How each service writes the resource part of its ARNs; {id} and {name} are filled in.
+ARN_FORMATS = {
+    "ec2": "{kind}/{id}",
+    "iam": "{kind}/{name}",
+    "kms": "key/{id}",
+    "logs": "log-group:{name}",
+    "lambda": "function:{name}",
+    "sns": "{name}",
+    "sqs": "{name}",
+    "s3": "{name}",
+    "elasticloadbalancing": "{kind}/app/{name}/{id}",
+    "ecs": "{kind}/{name}",
+    "ecr": "repository/{name}",
+    "apigateway": "/apis/{id}",
+    "secretsmanager": "secret:{name}",
+    "autoscaling": "autoScalingGroup:{id}:autoScalingGroupName/{name}",
+    "cloudwatch": "alarm:{name}",
+    "dlm": "policy/{id}",
+}
+GLOBAL_SERVICES = {"iam", "s3"}
+SERVICE_OF_MODULE = {"cloudwatch": "logs", "lb": "elasticloadbalancing", "alb": "elasticloadbalancing",
+                     "apigatewayv2": "apigateway", "lambda": "lambda", "ebs": "ec2", "vpc": "ec2",
+                     "secretsmanager": "secretsmanager", "appautoscaling": "application-autoscaling"}
+
+
+def short_hash(*parts: str, length: int = 17) -> str:
+    return hashlib.sha256("/".join(parts).encode()).hexdigest()[:length]
+
+
+def fake_id(type_token: str, name: str) -> str:
+    prefix = ID_PREFIXES.get(type_token)
+    if prefix:
+        return f"{prefix}-{short_hash(type_token, name)}"
+    return f"{name}-{short_hash(type_token, name, length=7)}"
+
+
+def physical_name(name: str, inputs: dict[str, Any], type_token: str) -> str:
+    """The name AWS would know the resource by: the given one, or Pulumi's auto-name (name + 7 hex)."""
+    given = inputs.get("name")
+    if isinstance(given, str) and given:
+        return given
+    return f"{name}-{short_hash('autoname', type_token, name, length=7)}"
+
+
+def fake_arn(type_token: str, name: str, resource_id: str, region: str) -> str:
+    module = type_token.split(":")[1].split("/")[0]
+    kind_camel = type_token.split(":")[-1]
+    kind = kind_camel[0].lower() + kind_camel[1:]
+    service = SERVICE_OF_MODULE.get(module, module)
+    if module == "cloudwatch" and kind != "logGroup":
+        service = "cloudwatch"
+    template = ARN_FORMATS.get(service, "{kind}/{id}")
+    if service == "logs":
+        template = "log-group:{name}"
+    resource = template.format(kind=kind, id=resource_id, name=name)
+    where = "" if service in GLOBAL_SERVICES else region
+    account = "" if service == "s3" else ACCOUNT_ID
+    return f"arn:{PARTITION}:{service}:{where}:{account}:{resource}"
+
+
+def fake_outputs(type_token: str, name: str, inputs: dict[str, Any], region: str) -> tuple[str, dict[str, Any]]:
+    """The ID and output state the provider would return for a resource with these inputs."""
+    resource_id = fake_id(type_token, name)
+    physical = physical_name(name, inputs, type_token)
+    outputs: dict[str, Any] = {"id": resource_id, **inputs}
+    outputs.setdefault("name", physical)
+    outputs["arn"] = fake_arn(type_token, physical, resource_id, region)
+    outputs.update(_type_specific_outputs(type_token, physical, resource_id, inputs, region))
+    if "tags" in inputs:
+        outputs["tagsAll"] = inputs["tags"]
+    return resource_id, outputs
+
+
+def _type_specific_outputs(type_token: str, physical: str, resource_id: str, inputs: dict[str, Any],
+                           region: str) -> dict[str, Any]:
+    digest = short_hash(type_token, physical)
+    if type_token == "aws:kms/key:Key":
+        key_id = f"{digest[:8]}-{digest[8:12]}-4{digest[12:15]}-8{digest[15:17]}{digest[:1]}-{digest[:12]}"
+        return {"id": key_id, "keyId": key_id, "arn": f"arn:aws:kms:{region}:{ACCOUNT_ID}:key/{key_id}"}
+    if type_token == "aws:cloudwatch/logGroup:LogGroup":
+        return {"arn": f"arn:aws:logs:{region}:{ACCOUNT_ID}:log-group:{physical}"}
+    if type_token == "aws:iam/role:Role":
+        return {"uniqueId": "AROA" + digest.upper()[:17], "id": physical}
+    if type_token == "aws:ec2/vpc:Vpc":
+        return {"defaultSecurityGroupId": fake_id("aws:ec2/securityGroup:SecurityGroup", physical + "-default"),
+                "mainRouteTableId": fake_id("aws:ec2/routeTable:RouteTable", physical + "-main")}
+    if type_token == "aws:ec2/eip:Eip":
+        return {"publicIp": "203.0.113." + str(int(digest[:2], 16) % 254 + 1), "allocationId": resource_id}
+    if type_token in ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer"):
+        return {"dnsName": f"{physical}-{int(digest[:8], 16) % 10**9}.{region}.elb.amazonaws.com",
+                "arnSuffix": f"app/{physical}/{digest[:16]}", "zoneId": "Z35SXDOTRQ7X7K"}
+    if type_token in ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup"):
+        return {"arnSuffix": f"targetgroup/{physical}/{digest[:16]}"}
+    if type_token == "aws:ec2/instance:Instance":
+        octet = int(digest[:2], 16) % 254 + 1
+        return {"privateIp": f"10.0.0.{octet}",
+                "publicIp": f"203.0.113.{octet}" if inputs.get("associatePublicIpAddress") else "",
+                "publicDns": f"ec2-203-0-113-{octet}.compute-1.amazonaws.com"
+                if inputs.get("associatePublicIpAddress") else ""}
+    return {}
+
+
+def answer_invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
+    """What AWS would answer to the program's few data-source calls, for the stack's region."""
+    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
+        names = REGION_AZS.get(region, [f"{region}{letter}" for letter in DEFAULT_AZ_LETTERS])
+        return {"names": names, "zoneIds": [f"{region[:2]}{region.split('-')[1][:1]}1-az{i + 1}"
+                                            for i in range(len(names))], "id": region, "state": "available"}
+    if token == "aws:index/getCallerIdentity:getCallerIdentity":
+        return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preflight",
+                "userId": "AIDAPREFLIGHT00000000", "id": ACCOUNT_ID}
+    if token == "aws:index/getPartition:getPartition":
+        return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws",
+                "id": PARTITION}
+    if token == "aws:index/getRegion:getRegion":
+        return {"name": region, "region": region, "endpoint": f"ec2.{region}.amazonaws.com", "id": region}
+    if token == "aws:ssm/getParameter:getParameter":
+        name = str(args.get("name", ""))
+        return {"name": name, "type": "String", "value": "ami-0" + short_hash(name, region, length=16),
+                "id": name, "arn": f"arn:aws:ssm:{region}::parameter{name}", "version": 1}
+    if token == "aws:ec2/getAmi:getAmi":
+        return {"id": "ami-0" + short_hash(str(args), region, length=16), "architecture": "x86_64"}
+    raise UnansweredInvoke(token)
+
+
+class UnansweredInvoke(Exception):
+    def __init__(self, token: str):
+        super().__init__(f"the preflight has no offline answer for the invoke '{token}'; "
+                         f"add one to preflight/fakes.py:answer_invoke")
+        self.token = token

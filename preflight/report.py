@@ -1,0 +1,146 @@
+"""Renders a preflight result: a preview-like tree and the CLI's Policies block, or a JSON document."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from .analyzer import PackResult, Violation
+from .recorder import RecordedResource, Recording, reveal
+
+LEVEL_RANK = {"mandatory": 0, "remediate": 0, "advisory": 1, "disabled": 2}
+SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "": 4}
+
+
+@dataclass
+class Result:
+    recording: Recording
+    packs: list[PackResult]
+
+    @property
+    def violations(self) -> list[Violation]:
+        return [v for pack in self.packs for v in pack.violations]
+
+    def count(self, level: str) -> int:
+        return sum(1 for v in self.violations if v.enforcement_level == level)
+
+    @property
+    def passed(self) -> bool:
+        return self.count("mandatory") == 0 and self.count("remediate") == 0
+
+
+def display_type(type_token: str) -> str:
+    """``aws:ec2/securityGroup:SecurityGroup`` is shown as ``aws:ec2:SecurityGroup``, as the CLI does."""
+    parts = type_token.split(":")
+    if len(parts) == 3 and "/" in parts[1]:
+        module, file = parts[1].split("/", 1)
+        name = parts[2]
+        if file == name[:1].lower() + name[1:]:
+            return f"{parts[0]}:{module}:{name}"
+    return type_token
+
+
+def shown_resources(recording: Recording) -> list[RecordedResource]:
+    """What the preview lists: default providers are internal and hidden."""
+    return [r for r in recording.resources if not (r.type.startswith("pulumi:providers:") and
+                                                   r.name.startswith("default"))]
+
+
+def render_text(result: Result) -> str:
+    recording = result.recording
+    lines = [f"Previewing update ({recording.stack}) offline with mocks:", ""]
+    lines += _tree(recording)
+    lines += ["", "Policies:"]
+    for pack in sorted(result.packs, key=lambda p: f"{p.name}@v{p.version}"):
+        lines += _pack_block(pack)
+    lines += ["", "Outputs:"]
+    for key, value in sorted(recording.outputs.items()):
+        lines.append(f"    {key}: {json.dumps(reveal(value, '[secret]'))}")
+    if result.passed:
+        lines += ["", "Resources:", f"    + {len(shown_resources(recording)) + 1} to create"]
+    else:
+        lines += ["", "Diagnostics:", "  pulumi:pulumi:Stack (" + f"{recording.project}-{recording.stack}):",
+                  "    error: preview failed"]
+    lines += ["", _summary_line(result)]
+    return "\n".join(lines) + "\n"
+
+
+def _summary_line(result: Result) -> str:
+    verdict = "PASSED" if result.passed else "FAILED"
+    return (f"preflight {verdict}: {len(result.recording.resources)} resources, "
+            f"{result.count('mandatory')} mandatory and {result.count('advisory')} advisory violations")
+
+
+def _tree(recording: Recording) -> list[str]:
+    resources = shown_resources(recording)
+    children: dict[str, list[RecordedResource]] = {}
+    for resource in resources:
+        children.setdefault(resource.parent, []).append(resource)
+    rows = [("", "pulumi:pulumi:Stack", f"{recording.project}-{recording.stack}")]
+
+    def walk(parent: str, prefix: str) -> None:
+        kids = sorted(children.get(parent, []), key=lambda r: r.name)
+        for index, kid in enumerate(kids):
+            last = index == len(kids) - 1
+            rows.append((prefix + ("└─ " if last else "├─ "), display_type(kid.type), kid.name))
+            walk(kid.urn, prefix + ("   " if last else "│  "))
+
+    walk("", "")
+    type_width = max(len(p) + len(t) for p, t, _ in rows) + 2
+    out = [f"     {'Type'.ljust(type_width)} {'Name'.ljust(40)} Plan"]
+    for prefix, type_name, name in rows:
+        out.append(f" +   {(prefix + type_name).ljust(type_width)} {name.ljust(40)} create")
+    return out
+
+
+def _pack_block(pack: PackResult) -> list[str]:
+    levels = {v.enforcement_level for v in pack.violations}
+    icon = "❌" if levels & {"mandatory", "remediate"} else ("⚠️" if levels else "✅")
+    lines = [f"    {icon} {pack.name}@v{pack.version} (local: {pack.path})"]
+    for v in sorted(pack.violations, key=_violation_order):
+        severity = f" [severity: {v.severity}]" if v.severity else ""
+        lines.append(f"        - [{v.enforcement_level}]{severity}  {v.policy}  "
+                     f"({display_type(v.resource_type)}: {v.resource_name})")
+        text = (v.description + "\n" + v.message).rstrip("\n")
+        lines += ["          " + line for line in text.split("\n")]
+    return lines
+
+
+def _violation_order(v: Violation) -> tuple[int, int, str, str]:
+    return (LEVEL_RANK.get(v.enforcement_level, 3), SEVERITY_RANK.get(v.severity, 4), v.policy, v.urn)
+
+
+def _json_number(value: Any) -> Any:
+    """Struct numbers are floats on the wire; show whole ones as integers."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, dict):
+        return {k: _json_number(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_number(v) for v in value]
+    return value
+
+
+def render_json(result: Result) -> str:
+    recording = result.recording
+    document = {
+        "project": recording.project,
+        "stack": recording.stack,
+        "resources": [{
+            "urn": r.urn, "type": r.type, "name": r.name, "parent": r.parent, "custom": r.custom, "id": r.id,
+            "inputs": _json_number(reveal(r.inputs, "[secret]")),
+            "dependencies": r.dependencies, "propertyDependencies": r.property_dependencies,
+            "options": {key: r.options.get(key) for key in
+                        ("protect", "retainOnDelete", "ignoreChanges", "deleteBeforeReplace", "provider")},
+        } for r in recording.resources],
+        "outputs": _json_number(reveal(recording.outputs, "[secret]")),
+        "policyPacks": [{"name": p.name, "version": p.version, "path": p.path} for p in result.packs],
+        "violations": [v.as_json() for v in sorted(result.violations, key=_violation_order)],
+        "summary": {"resources": len(recording.resources), "mandatory": result.count("mandatory"),
+                    "advisory": result.count("advisory"), "passed": result.passed},
+    }
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
+
+
+RENDERERS = {"text": render_text, "json": render_json}
