@@ -269,13 +269,15 @@ def stack_resource(resource: RecordedResource, by_urn: dict[str, RecordedResourc
                               for k, v in resource.property_dependencies.items()})
 
 
-def violations_of(responses: list[analyzer_pb2.AnalyzeResponse], info: analyzer_pb2.AnalyzerInfo,
-                  version: str, by_urn: dict[str, RecordedResource], root_urn: str) -> list[Violation]:
+def violations_of(responses: list[tuple[str, analyzer_pb2.AnalyzeResponse]], info: analyzer_pb2.AnalyzerInfo,
+                  by_urn: dict[str, RecordedResource]) -> list[Violation]:
+    """Each response paired with the URN the engine attributes its unattributed diagnostics to: the
+    analyzed resource for Analyze, the root stack for AnalyzeStack."""
     tags = {p.name: list(p.tags) for p in info.policies}
     found = []
-    for response in responses:
+    for default_urn, response in responses:
         for diag in response.diagnostics:
-            urn = diag.urn or root_urn
+            urn = diag.urn if diag.urn in by_urn else default_urn
             resource = by_urn.get(urn)
             found.append(Violation(
                 policy_pack=diag.policyPackName or info.name, policy=diag.policyName,
@@ -295,14 +297,14 @@ def run_pack(pack_dir: Path, recording: Recording, config: dict[str, str], file_
     with PolicyPackProcess(pack_dir, recording.project, recording.stack, config) as pack:
         info = pack.info()
         reconciled = pack.configure(info, file_config)
-        responses = pack.analyze_all(recording)
-        responses.append(pack.analyze_stack(recording))
-        by_urn = recording.by_urn()
-        violations = violations_of(responses, info, version, by_urn, root_urn)
+        responses = list(zip([r.urn for r in recording.resources], pack.analyze_all(recording), strict=True))
+        responses.append((root_urn, pack.analyze_stack(recording)))
+        violations = violations_of(responses, info, recording.by_urn())
         policies = [{"name": p.name, "severity": SEVERITY_NAMES.get(p.severity, ""),
                      "enforcementLevel": reconciled[p.name]["enforcementLevel"], "tags": list(p.tags),
                      "description": p.description} for p in info.policies]
-        not_applicable = [{"policy": n.policy_name, "reason": n.reason} for r in responses for n in r.not_applicable]
+        not_applicable = [{"policy": n.policy_name, "reason": n.reason}
+                          for _, r in responses for n in r.not_applicable]
         return PackResult(info.name, version, pack.display_path, policies, violations, not_applicable)
 
 

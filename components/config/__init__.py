@@ -4,9 +4,9 @@ from .base import PROJECT, ConfigError, Problem
 from .fleet import FleetSettings
 from .function import FunctionSettings
 from .network import NetworkSettings
+from .pulumi_source import read_pulumi_config, stack_config_from_pulumi
 from .server import ServerSettings
 from .service import ServiceSettings
-from .pulumi_source import read_pulumi_config, stack_config_from_pulumi
 from .stack import SECTIONS, RootSettings, StackConfig, load_stack_config
 
 __all__ = [
@@ -16,10 +16,10 @@ __all__ = [
     "FleetSettings",
     "FunctionSettings",
     "NetworkSettings",
-    "ServerSettings",
-    "ServiceSettings",
     "Problem",
     "RootSettings",
+    "ServerSettings",
+    "ServiceSettings",
     "StackConfig",
     "load_stack_config",
     "read_pulumi_config",

@@ -6,4 +6,6 @@ from .base import Section, setting
 
 
 class FleetSettings(Section):
-    enabled: bool = setting(False, "Create the shared Application Load Balancer and the EC2 Auto Scaling fleet behind it.", "true | false")
+    enabled: bool = setting(
+        False, "Create the shared Application Load Balancer and the EC2 Auto Scaling fleet behind it.", "true | false"
+    )

@@ -6,4 +6,6 @@ from .base import Section, setting
 
 
 class FunctionSettings(Section):
-    enabled: bool = setting(False, "Create the Lambda function behind an HTTP API.", "true | false")
+    enabled: bool = setting(
+        False, "Create the Lambda function behind an HTTP API.", "true | false"
+    )

@@ -6,4 +6,7 @@ from .base import Section, setting
 
 
 class ServerSettings(Section):
-    enabled: bool = setting(False, "Create the EC2 web server with its encrypted data volume, snapshot, restore and backups.", "true | false")
+    enabled: bool = setting(
+        False, "Create the EC2 web server with its encrypted data volume, snapshot, restore and backups.",
+        "true | false",
+    )

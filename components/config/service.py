@@ -6,4 +6,6 @@ from .base import Section, setting
 
 
 class ServiceSettings(Section):
-    enabled: bool = setting(False, "Create the ECS Fargate service behind the load balancer, and its ECR repository.", "true | false")
+    enabled: bool = setting(
+        False, "Create the ECS Fargate service behind the load balancer, and its ECR repository.", "true | false"
+    )

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from pulumi_policy import (
@@ -23,12 +24,22 @@ SEVERITY = {"low": Severity.LOW, "medium": Severity.MEDIUM, "high": Severity.HIG
             "critical": Severity.CRITICAL}
 
 
+def unwrapped(value: Any) -> Any:
+    """Plain dicts and lists from the SDK's unknown-checking proxies, which raise on every unknown;
+    our rules see the sentinels instead and decide whether the unknown matters."""
+    if isinstance(value, (Mapping, Sequence)) and not isinstance(value, (str, bytes)):
+        with contextlib.suppress(KeyError, IndexError, TypeError):
+            value = value["__target"]
+    if isinstance(value, Mapping):
+        return {k: unwrapped(v) for k, v in value.items()}
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        return [unwrapped(v) for v in value]
+    return value
+
+
 def raw_props(props: Any) -> Mapping[str, Any]:
-    """The deserialized properties behind the SDK's unknown-checking proxy; rules handle unknowns."""
-    try:
-        return props["__target"]
-    except (KeyError, TypeError):
-        return props if isinstance(props, Mapping) else {}
+    plain = unwrapped(props)
+    return plain if isinstance(plain, Mapping) else {}
 
 
 def _resource_validator(rule: Rule):
