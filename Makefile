@@ -1,0 +1,35 @@
+# Two entry points: `make preflight` (set up, then the offline preview + policy gate of a stack) and
+# `make test` (lint and tests). Both create .venv and install the pinned requirements on first use.
+STACK ?= dev
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+
+.PHONY: preflight test lint unit docs bench clean
+
+$(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
+	python3 -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -r requirements-dev.txt
+	touch $(STAMP)
+
+preflight: $(STAMP)
+	$(PY) -m preflight --stack $(STACK)
+
+test: lint unit
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+
+unit: $(STAMP)
+	$(VENV)/bin/pytest -n 2 -p no:cacheprovider
+
+docs: $(STAMP)
+	$(PY) -m components.config.docs
+	$(PY) -m policies.docs
+
+bench: $(STAMP)
+	$(PY) -m bench
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache
