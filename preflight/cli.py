@@ -29,7 +29,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--policy-pack", type=Path, default=PROJECT_DIR / "policies", help="policy pack dir")
     parser.add_argument("--policy-config", type=Path,
                         help="policy config JSON (default policies/config/<environment>.json)")
-    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR, help=argparse.SUPPRESS)
+    parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR,
+                        help="directory holding Pulumi.yaml and the stack files (default: this project)")
     return parser.parse_args(argv)
 
 
@@ -51,7 +52,7 @@ def load_policy_config(path: Path) -> dict:
 
 
 def run(args: argparse.Namespace) -> tuple[int, str]:
-    files = read_stack_files(args.project_dir, args.stack)
+    files = read_stack_files(args.project_dir.resolve(), args.stack)
     config = load_stack_config(files.config, args.stack)  # config errors come before anything else
     policy_config_path = args.policy_config or args.policy_pack / "config" / f"{config.environment}.json"
     policy_config = load_policy_config(policy_config_path)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
 
@@ -143,4 +144,89 @@ def render_json(result: Result) -> str:
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
 
 
-RENDERERS = {"text": render_text, "json": render_json}
+# SARIF levels: a mandatory violation fails the gate (error), an advisory one is a warning.
+SARIF_LEVELS = {"mandatory": "error", "remediate": "error", "advisory": "warning", "disabled": "none"}
+# GitHub code scanning ranks results by this property: CVSS-like scores per severity.
+SECURITY_SEVERITY = {"critical": "9.5", "high": "8.0", "medium": "5.5", "low": "2.0", "": "0.0"}
+
+
+def render_sarif(result: Result) -> str:
+    """SARIF 2.1.0, which code-scanning services (GitHub, GitLab, Azure DevOps) read; one run per pack."""
+    stack_file = f"Pulumi.{result.recording.stack}.yaml"
+    runs = []
+    for pack in result.packs:
+        rules = [{
+            "id": p["name"],
+            "shortDescription": {"text": p["description"] or p["name"]},
+            "defaultConfiguration": {"level": SARIF_LEVELS.get(p["enforcementLevel"], "warning")},
+            "properties": {"tags": p["tags"], "security-severity": SECURITY_SEVERITY.get(p["severity"], "0.0")},
+        } for p in sorted(pack.policies, key=lambda p: p["name"])]
+        index = {rule["id"]: i for i, rule in enumerate(rules)}
+        runs.append({
+            "tool": {"driver": {"name": pack.name, "version": pack.version, "rules": rules}},
+            "results": [{
+                "ruleId": v.policy,
+                "ruleIndex": index.get(v.policy, -1),
+                "level": SARIF_LEVELS.get(v.enforcement_level, "warning"),
+                "message": {"text": f"{v.resource_name} ({v.resource_type}): {v.message.strip()}"},
+                "locations": [{
+                    "physicalLocation": {"artifactLocation": {"uri": stack_file}},
+                    "logicalLocations": [{"fullyQualifiedName": v.urn, "name": v.resource_name,
+                                          "kind": "resource"}],
+                }],
+            } for v in sorted(pack.violations, key=_violation_order)],
+        })
+    document = {"$schema": "https://json.schemastore.org/sarif-2.1.0.json", "version": "2.1.0", "runs": runs}
+    return json.dumps(document, indent=2) + "\n"
+
+
+def render_junit(result: Result) -> str:
+    """JUnit XML, which every CI shows as test results: one test case per policy, failed by a mandatory
+    violation; advisory violations are written to the case's system-out."""
+    suites = ET.Element("testsuites", name=f"preflight {result.recording.stack}")
+    for pack in result.packs:
+        by_policy: dict[str, list[Violation]] = {}
+        for v in pack.violations:
+            by_policy.setdefault(v.policy, []).append(v)
+        suite = ET.SubElement(suites, "testsuite", name=f"{pack.name}@v{pack.version}",
+                              tests=str(len(pack.policies)))
+        failures = 0
+        for policy in sorted(pack.policies, key=lambda p: p["name"]):
+            case = ET.SubElement(suite, "testcase", classname=pack.name, name=policy["name"])
+            found = by_policy.get(policy["name"], [])
+            blocking = [v for v in found if v.enforcement_level in ("mandatory", "remediate")]
+            if policy["enforcementLevel"] == "disabled":
+                ET.SubElement(case, "skipped", message="disabled by the policy config")
+            elif blocking:
+                failures += 1
+                failure = ET.SubElement(case, "failure", message=f"{len(blocking)} mandatory violation(s)")
+                failure.text = "\n".join(f"{v.urn}: {v.message.strip()}" for v in blocking)
+            advisory = [v for v in found if v not in blocking]
+            if advisory:
+                ET.SubElement(case, "system-out").text = "\n".join(
+                    f"[advisory] {v.urn}: {v.message.strip()}" for v in advisory)
+        suite.set("failures", str(failures))
+    ET.indent(suites)
+    return ET.tostring(suites, encoding="unicode", xml_declaration=True) + "\n"
+
+
+def _markdown_cell(text: str) -> str:
+    return text.strip().replace("|", "\\|").replace("\n", "<br>")
+
+
+def render_markdown(result: Result) -> str:
+    """A pull-request comment: the verdict, counts, and a table of violations, mandatory first."""
+    verdict = "passed" if result.passed else "failed"
+    lines = [f"### Preflight of `{result.recording.stack}`: {verdict}", "",
+             f"{len(result.recording.resources)} resources; {result.count('mandatory')} mandatory and "
+             f"{result.count('advisory')} advisory violations.", ""]
+    if result.violations:
+        lines += ["| Level | Severity | Policy | Resource | Message |", "|---|---|---|---|---|"]
+        for v in sorted(result.violations, key=_violation_order):
+            lines.append(f"| {v.enforcement_level} | {v.severity} | `{v.policy}` | "
+                         f"`{v.resource_name}` ({display_type(v.resource_type)}) | {_markdown_cell(v.message)} |")
+    return "\n".join(lines) + "\n"
+
+
+RENDERERS = {"text": render_text, "json": render_json, "sarif": render_sarif, "junit": render_junit,
+             "markdown": render_markdown}
