@@ -285,8 +285,17 @@ def violations_of(responses: list[tuple[str, analyzer_pb2.AnalyzeResponse]], inf
                 severity=SEVERITY_NAMES.get(diag.severity, ""), urn=urn,
                 resource_type=resource.type if resource else "pulumi:pulumi:Stack",
                 resource_name=resource.name if resource else urn.rsplit("::", 1)[-1],
-                description=diag.description, message=diag.message, tags=tags.get(diag.policyName, [])))
+                description=diag.description, message=own_message(diag.message, diag.description),
+                tags=tags.get(diag.policyName, [])))
     return found
+
+
+def own_message(message: str, description: str) -> str:
+    """The policy's own words: the Python SDK prefixes every message with the policy's description, which the
+    report shows beside it anyway."""
+    if description and message.startswith(description):
+        return message[len(description):].lstrip("\n")
+    return message
 
 
 def run_pack(pack_dir: Path, recording: Recording, config: dict[str, str], file_config: dict[str, Any]) -> PackResult:

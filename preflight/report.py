@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from typing import Any
@@ -10,6 +11,9 @@ from typing import Any
 from .analyzer import PackResult, Violation
 from .recorder import RecordedResource, Recording, reveal
 
+WAIVED_POLICY = "waived-findings"
+WAIVED_MESSAGE = re.compile(r"waived (?P<policy>\S+) \(reason: (?P<reason>.*?)(, until (?P<expires>[0-9-]+))?\): "
+                            r"(?P<message>.*)", re.DOTALL)
 LEVEL_RANK = {"mandatory": 0, "remediate": 0, "advisory": 1, "disabled": 2}
 SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "": 4}
 
@@ -24,7 +28,22 @@ class Result:
         return [v for pack in self.packs for v in pack.violations]
 
     def count(self, level: str) -> int:
-        return sum(1 for v in self.violations if v.enforcement_level == level)
+        """Violations at ``level``. Waived findings are counted apart, as ``waived``, unless a policy config made
+        waived-findings mandatory: then they block, as they would in ``pulumi preview``."""
+        return sum(1 for v in self.violations if v.enforcement_level == level and
+                   not (v.policy == WAIVED_POLICY and level == "advisory"))
+
+    @property
+    def waived(self) -> list[dict[str, str]]:
+        """The findings that waivers exempted, as the pack's waived-findings policy reported them."""
+        found = []
+        for v in self.violations:
+            match = WAIVED_MESSAGE.match(v.message) if v.policy == WAIVED_POLICY else None
+            if match:
+                found.append({"policy": match["policy"], "urn": v.urn, "resourceName": v.resource_name,
+                              "reason": match["reason"], "expires": match["expires"] or "",
+                              "message": match["message"]})
+        return found
 
     @property
     def passed(self) -> bool:
@@ -69,8 +88,9 @@ def render_text(result: Result) -> str:
 
 def _summary_line(result: Result) -> str:
     verdict = "PASSED" if result.passed else "FAILED"
+    waived = f", {len(result.waived)} waived" if result.waived else ""
     return (f"preflight {verdict}: {len(result.recording.resources)} resources, "
-            f"{result.count('mandatory')} mandatory and {result.count('advisory')} advisory violations")
+            f"{result.count('mandatory')} mandatory and {result.count('advisory')} advisory violations{waived}")
 
 
 def _tree(recording: Recording) -> list[str]:
@@ -138,8 +158,9 @@ def render_json(result: Result) -> str:
         "outputs": _json_number(reveal(recording.outputs, "[secret]")),
         "policyPacks": [{"name": p.name, "version": p.version, "path": p.path} for p in result.packs],
         "violations": [v.as_json() for v in sorted(result.violations, key=_violation_order)],
+        "waived": result.waived,
         "summary": {"resources": len(recording.resources), "mandatory": result.count("mandatory"),
-                    "advisory": result.count("advisory"), "passed": result.passed},
+                    "advisory": result.count("advisory"), "waived": len(result.waived), "passed": result.passed},
     }
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
 

@@ -16,6 +16,7 @@ from pulumi_policy import (
 )
 
 from .base import RULES, Resource, Rule, Stack
+from .waivers import WAIVERS_SCHEMA, unwaived
 
 PACK_NAME = "aws-compute-guardrails"
 LEVEL = {"advisory": EnforcementLevel.ADVISORY, "mandatory": EnforcementLevel.MANDATORY,
@@ -47,7 +48,8 @@ def _resource_validator(rule: Rule):
         if args.resource_type not in rule.types:
             return
         resource = Resource(args.resource_type, raw_props(args.props), args.name, args.urn)
-        for message in rule.check(resource, rule.configured(args.get_config())):
+        config = rule.configured(args.get_config())
+        for message in unwaived(rule.name, resource, rule.check(resource, config), config):
             report_violation(message)
     return validate
 
@@ -60,9 +62,21 @@ def _stack_validator(rule: Rule):
                      dependencies=tuple(d.urn for d in r.dependencies),
                      property_dependencies={k: tuple(d.urn for d in v) for k, v in r.property_dependencies.items()})
             for r in args.resources)
-        for resource, message in rule.check(Stack(resources), rule.configured(args.get_config())):
-            report_violation(message, resource.urn)
+        config = rule.configured(args.get_config())
+        findings: dict[str, tuple[Resource, list[str]]] = {}
+        for resource, message in rule.check(Stack(resources), config):
+            findings.setdefault(resource.urn, (resource, []))[1].append(message)
+        for resource, messages in findings.values():
+            for message in unwaived(rule.name, resource, messages, config):
+                report_violation(message, resource.urn)
     return validate
+
+
+def _with_waivers(rule: Rule) -> dict[str, Any]:
+    """Every policy but the waiver reports accepts waivers in its config (see waivers.py)."""
+    if rule.name.startswith("waive"):
+        return dict(rule.config)
+    return {**rule.config, "waivers": WAIVERS_SCHEMA}
 
 
 def to_policy(rule: Rule):
@@ -70,7 +84,7 @@ def to_policy(rule: Rule):
         name=rule.name,
         description=rule.description,
         enforcement_level=LEVEL[rule.enforcement],
-        config_schema=PolicyConfigSchema(properties=dict(rule.config)) if rule.config else None,
+        config_schema=PolicyConfigSchema(properties=_with_waivers(rule)),
         severity=SEVERITY[rule.severity],
         tags=list(rule.controls),
         remediation_steps=rule.remediation,
