@@ -142,6 +142,24 @@ def _type_specific_outputs(type_token: str, physical: str, resource_id: str, inp
                 "arnSuffix": f"app/{physical}/{digest[:16]}", "zoneId": "Z35SXDOTRQ7X7K"}
     if type_token in ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup"):
         return {"arnSuffix": f"targetgroup/{physical}/{digest[:16]}"}
+    if type_token == "aws:ec2/launchTemplate:LaunchTemplate":
+        return {"latestVersion": 1, "defaultVersion": 1}
+    if type_token == "aws:apigatewayv2/api:Api":
+        return {"apiEndpoint": f"https://{resource_id}.execute-api.{region}.amazonaws.com",
+                "executionArn": f"arn:aws:execute-api:{region}:{ACCOUNT_ID}:{resource_id}"}
+    if type_token == "aws:apigatewayv2/stage:Stage":
+        api = inputs.get("apiId", "")
+        return {"invokeUrl": f"https://{api}.execute-api.{region}.amazonaws.com/"
+                             f"{'' if inputs.get('name') == '$default' else inputs.get('name', '')}",
+                "executionArn": f"arn:aws:execute-api:{region}:{ACCOUNT_ID}:{api}/{inputs.get('name', '')}"}
+    if type_token == "aws:lambda/function:Function":
+        return {"invokeArn": f"arn:aws:apigateway:{region}:lambda:path/2015-03-31/functions/"
+                             f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{physical}/invocations",
+                "qualifiedArn": f"arn:aws:lambda:{region}:{ACCOUNT_ID}:function:{physical}:$LATEST",
+                "version": "$LATEST"}
+    if type_token == "aws:ecr/repository:Repository":
+        return {"repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{physical}",
+                "registryId": ACCOUNT_ID}
     if type_token == "aws:ec2/instance:Instance":
         octet = int(digest[:2], 16) % 254 + 1
         return {"privateIp": f"10.0.0.{octet}",

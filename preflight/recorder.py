@@ -74,14 +74,18 @@ class FakeCloud(pulumi_mocks.Mocks):
 
     def __init__(self, region: str):
         self.region = region
+        self.provider_regions: dict[str, str] = {}
+        """Explicit providers' regions by provider reference: their resources live there, not in ours."""
 
     def call(self, args: pulumi_mocks.MockCallArgs):
-        return fakes.answer_invoke(args.token, args.args, self.region)
+        region = self.provider_regions.get(args.provider or "", self.region)
+        return fakes.answer_invoke(args.token, args.args, region)
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         if not args.custom:
             return "", {}
-        return fakes.fake_outputs(args.typ, args.name, args.inputs, self.region)
+        region = self.provider_regions.get(args.provider, self.region)
+        return fakes.fake_outputs(args.typ, args.name, args.inputs, region)
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):
@@ -114,6 +118,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         resource_id, state = self.mocks.new_resource(pulumi_mocks.MockResourceArgs(
             typ=request.type, name=request.name, inputs=inputs, provider=provider,
             resource_id=request.importId, custom=bool(request.custom)))
+        if request.type == "pulumi:providers:aws" and isinstance(inputs.get("region"), str):
+            self.mocks.provider_regions[f"{urn}::{resource_id}"] = inputs["region"]
         self._record(RecordedResource(
             urn=urn,
             type=request.type,

@@ -122,3 +122,15 @@ def test_an_invoke_the_fakes_cannot_answer_is_a_program_error_naming_it(tmp_path
             import pulumi_aws as aws
             aws.secretsmanager.get_secret_version(secret_id="x")
         """)
+
+
+def test_resources_of_an_explicit_provider_get_arns_in_its_region(tmp_path):
+    recording = record(tmp_path, """
+        import pulumi, pulumi_aws as aws
+        dr = aws.Provider("dr", region="eu-central-1")
+        aws.kms.Key("dr-key", opts=pulumi.ResourceOptions(provider=dr))
+        aws.kms.Key("key")
+    """)
+    arns = {r.name: r.outputs["arn"] for r in recording.of_type("aws:kms/key:Key")}
+    assert arns["dr-key"].startswith("arn:aws:kms:eu-central-1:123456789012:key/")
+    assert arns["key"].startswith("arn:aws:kms:eu-west-1:123456789012:key/")
