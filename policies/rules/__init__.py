@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (each module registers its rules)
     iam,
     loadbalancing,
     network,
+    relations,
     serverless,
 )
 from . import waivers  # noqa: F401  (last: its stack rules report what the rules above waived)
