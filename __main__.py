@@ -6,7 +6,12 @@ from components.config import stack_config_from_pulumi
 from components.context import available_zones, lookup_context
 from components.encryption import StackKey, StackKeyArgs
 from components.errors import exit_on_config_error
+from components.fleet import Fleet, FleetArgs
+from components.function import Function, FunctionArgs
+from components.load_balancer import LoadBalancer, LoadBalancerArgs
 from components.network import Network, NetworkArgs
+from components.server import Server, ServerArgs
+from components.service import Service, ServiceArgs
 
 with exit_on_config_error():
     config = stack_config_from_pulumi()
@@ -25,9 +30,60 @@ pulumi.export("publicSubnetIds", network.public_subnet_ids)
 pulumi.export("privateSubnetIds", network.private_subnet_ids)
 
 # --- server layer (components/server.py) ---
+if config.server.enabled:
+    server = Server("server", ServerArgs(
+        settings=config.server, context=context, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
+        availability_zones=network.availability_zones, public_subnet_ids=network.public_subnet_ids,
+        private_subnet_ids=network.private_subnet_ids, key_arn=key.key_arn))
+    pulumi.export("serverInstanceId", server.instance_id)
+    pulumi.export("serverSsmCommand", server.ssm_command)
+    pulumi.export("serverDataVolumeId", server.data_volume_id)
+    pulumi.export("serverSnapshotId", server.snapshot_id)
+    pulumi.export("serverRestoredVolumeId", server.restored_volume_id)
+    for output, value in (("serverPublicIp", server.public_ip), ("serverPublicDns", server.public_dns),
+                          ("serverSshCommand", server.ssh_command), ("serverDrSnapshotId", server.dr_snapshot_id)):
+        if value is not None:
+            pulumi.export(output, value)
 
 # --- load balancer and fleet layer (components/load_balancer.py, components/fleet.py) ---
+# The ALB's security group lets traffic out only to these target ports; each layer behind it adds its own.
+target_ports = [config.fleet.service_port] if config.fleet.enabled else []
+if config.service.enabled:
+    target_ports.append(config.service.container_port)
+load_balancer = LoadBalancer("lb", LoadBalancerArgs(
+    settings=config.load_balancer, context=context, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
+    public_subnet_ids=network.public_subnet_ids, target_ports=target_ports,
+)) if config.fleet.enabled or config.service.enabled else None
+if load_balancer:
+    pulumi.export("albDnsName", load_balancer.dns_name)
+    pulumi.export("url", load_balancer.url)
+if load_balancer and config.fleet.enabled:
+    fleet = Fleet("fleet", FleetArgs(
+        settings=config.fleet, context=context, load_balancer=load_balancer,
+        lb_idle_timeout=config.load_balancer.idle_timeout, private_subnet_ids=network.private_subnet_ids,
+        key_arn=key.key_arn,
+    ))
+    pulumi.export("fleetGroupName", fleet.group_name)
 
 # --- serverless layer (components/function.py) ---
+if config.function.enabled:
+    with exit_on_config_error():
+        config.function.check_region(config.region)
+    function = Function("function", FunctionArgs(
+        settings=config.function, context=context, key_arn=key.key_arn, vpc_id=network.vpc_id,
+        private_subnet_ids=network.private_subnet_ids,
+    ))
+    pulumi.export("functionName", function.function_name)
+    pulumi.export("functionArn", function.function_arn)
+    pulumi.export("apiUrl", function.invoke_url)
+    pulumi.export("invokeCommand", function.invoke_command)
 
 # --- container layer (components/service.py) ---
+if load_balancer and config.service.enabled:
+    service = Service("web", ServiceArgs(
+        settings=config.service, context=context, load_balancer=load_balancer,
+        private_subnet_ids=network.private_subnet_ids, key_arn=key.key_arn,
+    ))
+    pulumi.export("repositoryUrl", service.repository_url)
+    pulumi.export("clusterName", service.cluster_name)
+    pulumi.export("serviceName", service.service_name)

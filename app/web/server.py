@@ -43,6 +43,7 @@ MAX_SLOW_SECONDS = 60.0
 ALLOWED_METHODS = ("GET", "HEAD")
 STOP_SIGNALS = {signal.SIGTERM, signal.SIGINT}
 CONTENT_LENGTH = re.compile(r"[0-9]{1,18}")
+PATH_PREFIX = re.compile(r"(/[A-Za-z0-9._~-]+)+")
 
 
 class ConfigError(Exception):
@@ -63,6 +64,7 @@ class Settings:
     workers: int
     max_queued_connections: int
     debug_slow_path: bool
+    path_prefix: str = ""
 
 
 def settings_from_environment(env: Mapping[str, str]) -> Settings:
@@ -83,6 +85,8 @@ def settings_from_environment(env: Mapping[str, str]) -> Settings:
         workers=_integer(env, "WORKERS", 128, 1, 4096),
         max_queued_connections=_integer(env, "MAX_QUEUED_CONNECTIONS", 512, 1, 65536),
         debug_slow_path=_flag(env, "DEBUG_SLOW_PATH"),
+        # Behind a load balancer rule such as /api/*, requests arrive with the rule's prefix: /api/health.
+        path_prefix=_path_prefix(env, "PATH_PREFIX"),
     )
 
 
@@ -134,6 +138,22 @@ def _ip_address(env: Mapping[str, str], name: str, default: str) -> str:
         return str(ipaddress.ip_address(raw.strip()))
     except ValueError:
         raise ConfigError(f"{name} must be an IP address such as 0.0.0.0 or ::, got {_shown(raw)}") from None
+
+
+def _path_prefix(env: Mapping[str, str], name: str) -> str:
+    raw = _raw(env, name)
+    if raw is None:
+        return ""
+    if len(raw) > 200 or not PATH_PREFIX.fullmatch(raw.strip()):
+        raise ConfigError(f"{name} must be a path such as /api, with no trailing slash, got {_shown(raw)}")
+    return raw.strip()
+
+
+def without_prefix(path: str, prefix: str) -> str:
+    """The path as the service knows it: /api/health -> /health under the prefix /api; others unchanged."""
+    if prefix and (path == prefix or path.startswith(prefix + "/")):
+        return path[len(prefix):] or "/"
+    return path
 
 
 def _flag(env: Mapping[str, str], name: str) -> bool:
@@ -346,7 +366,7 @@ class RequestHandler(http.server.BaseHTTPRequestHandler):
     def _route(self) -> tuple[HTTPStatus, dict]:
         settings = self.server.settings
         try:
-            path = urllib.parse.urlsplit(self.path).path
+            path = without_prefix(urllib.parse.urlsplit(self.path).path, settings.path_prefix)
         except ValueError:
             return HTTPStatus.BAD_REQUEST, {"error": "malformed request target"}
         if path == "/":

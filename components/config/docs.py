@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -72,17 +73,32 @@ def project_file_text() -> str:
            + header + body
 
 
+def _shown_default(default: Any) -> str:
+    """A default as a user writes it in a stack file: lists in YAML flow style, booleans in lower case."""
+    if default is None:
+        return ""
+    if isinstance(default, (tuple, list)):
+        return json.dumps(list(default))
+    if isinstance(default, bool):
+        return str(default).lower()
+    return str(default)
+
+
+def _cell(text: str, code: bool = False) -> str:
+    """Text for a Markdown table cell: a ``|`` would end the cell, so it is escaped."""
+    escaped = text.replace("|", "\\|")
+    return f"`{escaped}`" if code and text else escaped
+
+
 def reference_table() -> str:
     rows = ["| Key | Type | Default | Allowed | Description |", "|---|---|---|---|---|"]
     for prefix, section in all_sections():
         for name, info in section.model_fields.items():
             key = f"{PROJECT}:{prefix + '.' if prefix else ''}{info.alias or name}"
-            default = info.get_default(call_default_factory=True)
-            shown = "[]" if default in ((), []) else ("" if default is None else str(default).lower()
-                                                       if isinstance(default, bool) else str(default))
+            shown = _shown_default(info.get_default(call_default_factory=True))
             allowed = (info.json_schema_extra or {}).get("allowed", "")
-            rows.append(f"| `{key}` | {_pulumi_type(info.annotation)['type']} | `{shown}` | {allowed} | "
-                        f"{info.description} |")
+            rows.append(f"| `{key}` | {_pulumi_type(info.annotation)['type']} | {_cell(shown, code=True)} | "
+                        f"{_cell(allowed)} | {_cell(info.description or '')} |")
     return "\n".join(rows)
 
 

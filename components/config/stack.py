@@ -6,14 +6,15 @@ import re
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .base import _MISSING, PROJECT, ConfigError, Problem, Section, full_key, parse_section, setting
-from .fleet import FleetSettings
+from .fleet import FleetSettings, alarm_topic_in_stack_region, fleet_problems, listener_rule_priorities_unique
 from .function import FunctionSettings
+from .load_balancer import LoadBalancerSettings, certificate_in_stack_region
 from .network import NetworkSettings
-from .server import ServerSettings
-from .service import ServiceSettings
+from .server import ServerSettings, server_stack_problems, server_zone_problems
+from .service import ServiceSettings, service_problems
 
 RESERVED_TAGS = ("Project", "Environment", "ManagedBy")
 MAX_USER_TAGS = 40  # AWS allows 50 tags per resource; leave room for ours and Name.
@@ -58,6 +59,7 @@ class RootSettings(Section):
 SECTIONS: dict[str, type[Section]] = {
     "network": NetworkSettings,
     "server": ServerSettings,
+    "loadBalancer": LoadBalancerSettings,
     "fleet": FleetSettings,
     "function": FunctionSettings,
     "service": ServiceSettings,
@@ -76,6 +78,7 @@ class StackConfig(BaseModel):
     extra_tags: dict[str, str]
     network: NetworkSettings
     server: ServerSettings
+    load_balancer: LoadBalancerSettings = Field(alias="loadBalancer")
     fleet: FleetSettings
     function: FunctionSettings
     service: ServiceSettings
@@ -93,7 +96,13 @@ class StackConfig(BaseModel):
 
 # Rules that need more than one section; each returns the problems it finds.
 CrossRule = Callable[[Mapping[str, Any]], Iterable[Problem]]
-CROSS_SECTION_RULES: list[CrossRule] = []
+CROSS_SECTION_RULES: list[CrossRule] = [lambda sections: fleet_problems(sections["fleet"]),
+                                        lambda sections: service_problems(sections["service"])]
+
+# Rules that need the whole validated config (region, environment, every section).
+StackRule = Callable[["StackConfig"], Iterable[Problem]]
+STACK_RULES: list[StackRule] = [certificate_in_stack_region, alarm_topic_in_stack_region,
+                                listener_rule_priorities_unique, server_stack_problems]
 
 
 def _enough_zones(config: StackConfig, zones: list[str]) -> Iterable[Problem]:
@@ -104,7 +113,7 @@ def _enough_zones(config: StackConfig, zones: list[str]) -> Iterable[Problem]:
 
 
 # Rules that need the region's AZs; each layer may add its own.
-ZONE_RULES: list[Callable[[StackConfig, list[str]], Iterable[Problem]]] = [_enough_zones]
+ZONE_RULES: list[Callable[[StackConfig, list[str]], Iterable[Problem]]] = [_enough_zones, server_zone_problems]
 
 
 def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
@@ -128,7 +137,7 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
     if problems:
         raise ConfigError(problems)
     assert root is not None
-    return StackConfig(
+    config = StackConfig(
         project=PROJECT,
         stack=stack,
         region=region,
@@ -136,6 +145,10 @@ def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
         extra_tags=dict(item.split("=", 1) for item in root.tags),
         **sections,
     )
+    stack_problems = [problem for rule in STACK_RULES for problem in rule(config)]
+    if stack_problems:
+        raise ConfigError(stack_problems)
+    return config
 
 
 def _group_by_section(raw: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]], list[Problem]]:

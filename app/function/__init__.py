@@ -1,0 +1,1 @@
+"""The Lambda function behind the HTTP API; see handler.py."""
