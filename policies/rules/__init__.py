@@ -10,8 +10,8 @@ from . import (  # noqa: F401  (each module registers its rules)
     network,
     relations,
     serverless,
+    waivers,
 )
-from . import waivers  # noqa: F401  (last: its stack rules report what the rules above waived)
 from .base import RULES, Resource, Rule, Stack, rule_named
 
 __all__ = ["RULES", "Resource", "Rule", "Stack", "rule_named"]

@@ -348,14 +348,14 @@ def test_github_oidc_trust_pinned_to_a_repository_passes():
 
 
 def test_a_negated_github_subject_condition_does_not_scope():
-    negated = github(StringNotEquals={"token.actions.githubusercontent.com:sub": "repo:evil/x:ref:refs/heads/main"})
+    negated = github(StringNotEquals={SUBJECT: "repo:evil/x:ref:refs/heads/main"})
     assert check("iam-github-oidc-trust-scoped", negated)
 
 
 def test_organisation_wide_github_subjects_can_be_allowed():
-    org_wide = github(StringLike={"token.actions.githubusercontent.com:sub": "repo:my-org/*"})
+    org_wide = github(StringLike={SUBJECT: "repo:my-org/*"})
     assert not check("iam-github-oidc-trust-scoped", org_wide, {"allowRepositoryWildcards": True})
-    any_owner = github(StringLike={"token.actions.githubusercontent.com:sub": "repo:*/app:*"})
+    any_owner = github(StringLike={SUBJECT: "repo:*/app:*"})
     assert check("iam-github-oidc-trust-scoped", any_owner, {"allowRepositoryWildcards": True})
 
 
