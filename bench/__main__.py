@@ -1,5 +1,7 @@
 """`make bench`: every benchmark, one after the other; each prints its own figures."""
 
-from . import pack_throughput
+from . import pack_throughput, web_service
 
 pack_throughput.main(["--resources", "10000"])
+print()
+web_service.main(["--connections", "200", "--requests", "20000"])

@@ -182,3 +182,34 @@ def copy_project(tmp_path: Path) -> Path:
     shutil.copytree(ROOT, project, ignore=shutil.ignore_patterns(".venv", ".git", "tests", "__pycache__", "bench"))
     shutil.copy(ROOT / "Pulumi.dev.yaml", project / "Pulumi.branch.yaml")
     return project
+
+
+def preflight_of_prod_with(tmp_path: Path, replacements: dict[str, str]) -> subprocess.CompletedProcess:
+    """The prod stack with some lines of its file replaced, as a user's edit would."""
+    project = copy_project(tmp_path)
+    text = (ROOT / "Pulumi.prod.yaml").read_text()
+    for old, new in replacements.items():
+        assert old in text, old
+        text = text.replace(old, new)
+    (project / "Pulumi.branch.yaml").write_text(text)
+    return preflight("--stack", "branch", "--project-dir", str(project))
+
+
+def test_a_fleet_whose_minimum_exceeds_its_maximum_exits_2_naming_both_keys(tmp_path):
+    run = preflight_of_prod_with(tmp_path, {"fleet.minSize: 2": "fleet.minSize: 8"})
+    assert run.returncode == 2
+    assert "aws-compute:fleet.minSize" in run.stderr and "aws-compute:fleet.maxSize" in run.stderr
+
+
+def test_an_invalid_fargate_cpu_memory_pair_exits_2_listing_the_valid_memory(tmp_path):
+    run = preflight_of_prod_with(tmp_path, {"service.memory: 1024": "service.memory: 5000"})
+    assert run.returncode == 2
+    assert "aws-compute:service.memory" in run.stderr and "5000" in run.stderr
+    assert "1024, 2048, 3072, 4096" in run.stderr
+
+
+def test_a_world_ssh_cidr_exits_2_naming_the_key(tmp_path):
+    run = preflight_of_prod_with(tmp_path, {"  aws-compute:server.drRegion": "  aws-compute:server.sshCidrs:\n"
+                                            "    - 0.0.0.0/0\n  aws-compute:server.drRegion"})
+    assert run.returncode == 2
+    assert "aws-compute:server.sshCidrs" in run.stderr and "0.0.0.0/0" in run.stderr
