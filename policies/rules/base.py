@@ -39,9 +39,25 @@ class Resource:
 @dataclass(frozen=True)
 class Stack:
     resources: tuple[Resource, ...]
+    _memo: dict[Any, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def of_type(self, *types: str) -> list[Resource]:
+        by_type = self.memo("by type", self._by_type)
+        if len(types) == 1:
+            return list(by_type.get(types[0], ()))
         return [r for r in self.resources if r.type in types]
+
+    def _by_type(self) -> dict[str, list[Resource]]:
+        index: dict[str, list[Resource]] = {}
+        for resource in self.resources:
+            index.setdefault(resource.type, []).append(resource)
+        return index
+
+    def memo(self, key: Any, build: Callable[[], Any]) -> Any:
+        """``build()``, once per stack: for indexes that keep relation lookups linear in big stacks."""
+        if key not in self._memo:
+            self._memo[key] = build()
+        return self._memo[key]
 
 
 ResourceCheck = Callable[[Resource, Mapping[str, Any]], Iterable[str]]

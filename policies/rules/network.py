@@ -179,8 +179,9 @@ def refers_to(resource: Resource, key: str, target: Resource, *id_keys: str) -> 
 
 
 def referenced(stack: Stack, resource: Resource, key: str, *types: str) -> list[Resource]:
-    """The stack's resources of the given types that ``resource.<key>`` names."""
-    return [target for target in stack.of_type(*types) if refers_to(resource, key, target)]
+    """The stack's resources of the given types that ``resource.<key>`` names (see ``refers_to``)."""
+    references = stack.memo(("references", types), lambda: References(stack.of_type(*types)))
+    return references.named_by(resource, key)
 
 
 class References:
