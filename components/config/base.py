@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import difflib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Literal, get_args, get_origin
+from typing import Annotated, Any, Literal, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError
 from pydantic.alias_generators import to_camel
 
 PROJECT = "aws-compute"
@@ -143,3 +144,37 @@ def unknown_key_message(prefix: str, name: str, known: Iterable[str]) -> str:
     hint = f"did you mean {full_key(prefix, close[0])}?" if close else ""
     listing = ", ".join(sorted(known))
     return f"unknown key{'; ' + hint if hint else ''} (known keys under '{prefix or PROJECT}': {listing})"
+
+
+# --- Value types that several sections share ---------------------------------------------------------
+
+# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
+LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
+                      2192, 2557, 2922, 3288, 3653)
+LOG_RETENTION_ALLOWED = "one of CloudWatch's retention periods: " + ", ".join(map(str, LOG_RETENTION_DAYS))
+
+
+def _known_log_retention(value: int) -> int:
+    if value not in LOG_RETENTION_DAYS:
+        raise ValueError("CloudWatch Logs does not offer this retention period")
+    return value
+
+
+LogRetentionDays = Annotated[int, AfterValidator(_known_log_retention)]
+
+PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+?*&=%]*$")
+MAX_PATH_PATTERNS = 5  # an ALB rule allows five condition values in all
+PATH_PATTERNS_ALLOWED = (f"1 to {MAX_PATH_PATTERNS} paths starting with /, up to 128 characters, "
+                         "* and ? as wildcards")
+
+
+def _valid_path_patterns(value: tuple[str, ...]) -> tuple[str, ...]:
+    if not 1 <= len(value) <= MAX_PATH_PATTERNS:
+        raise ValueError(f"{len(value)} patterns")
+    bad = [p for p in value if len(p) > 128 or not PATH_PATTERN.match(p)]
+    if bad:
+        raise ValueError(f"not path patterns: {', '.join(bad)}")
+    return value
+
+
+PathPatterns = Annotated[tuple[str, ...], AfterValidator(_valid_path_patterns)]

@@ -14,13 +14,11 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
-from .base import Problem, Section, full_key, setting
+from .base import PATH_PATTERNS_ALLOWED, PathPatterns, Problem, Section, full_key, setting
 
 INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9-]+$")
 SNS_TOPIC_ARN = re.compile(r"^arn:aws[-a-z]*:sns:(?P<region>[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d):\d{12}:"
                            r"[A-Za-z0-9_-]{1,256}(\.fifo)?$")
-PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_\-.$/~\"'@:+?*&=%]*$")
-MAX_PATH_PATTERNS = 5  # an ALB rule allows five condition values in all
 MAX_GROUP_SIZE = 1000
 SPOT_STRATEGIES = ("price-capacity-optimized", "capacity-optimized", "capacity-optimized-prioritized",
                    "lowest-price")
@@ -126,9 +124,9 @@ class FleetSettings(Section):
         100, "Priority of the fleet's rule on the load balancer's listener; lower is evaluated first.",
         "an integer from 1 to 50000, not used by another layer", ge=1, le=50000,
     )
-    path_patterns: tuple[str, ...] = setting(
+    path_patterns: PathPatterns = setting(
         ("/*",), "Request paths the load balancer forwards to the fleet.",
-        f"1 to {MAX_PATH_PATTERNS} paths starting with /, up to 128 characters, * and ? as wildcards",
+        PATH_PATTERNS_ALLOWED,
     )
     alarm_topic_arn: str = setting(
         "", "SNS topic that scaling-independent alarms (unhealthy hosts, 5xx) notify; empty for none.",
@@ -173,15 +171,6 @@ class FleetSettings(Section):
             raise ValueError("does not start with /")
         return value
 
-    @field_validator("path_patterns")
-    @classmethod
-    def _path_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if not 1 <= len(value) <= MAX_PATH_PATTERNS:
-            raise ValueError(f"{len(value)} patterns")
-        bad = [p for p in value if len(p) > 128 or not PATH_PATTERN.match(p)]
-        if bad:
-            raise ValueError(f"not path patterns: {', '.join(bad)}")
-        return value
 
     @field_validator("alarm_topic_arn")
     @classmethod

@@ -7,8 +7,7 @@ from typing import Any, Literal
 
 from pydantic import ValidationInfo, field_validator, model_validator
 
-from .base import ConfigError, Problem, Section, full_key, setting
-from .network import LOG_RETENTION_DAYS
+from .base import LOG_RETENTION_ALLOWED, ConfigError, LogRetentionDays, Problem, Section, full_key, setting
 
 # Python runtimes Lambda supports and has not deprecated (python3.10 and 3.11 were deprecated on
 # 2026-06-30); the handler in app/function is Python.
@@ -118,9 +117,9 @@ class FunctionSettings(Section):
         False, "Send events that fail every asynchronous attempt to an SQS queue encrypted with the stack's key.",
         "true | false",
     )
-    log_retention_days: int = setting(
+    log_retention_days: LogRetentionDays = setting(
         365, "Days the function's and the API's logs are kept.",
-        "one of CloudWatch's retention periods: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
+        LOG_RETENTION_ALLOWED,
     )
 
     @model_validator(mode="before")
@@ -169,12 +168,6 @@ class FunctionSettings(Section):
             raise ValueError("given without s3Bucket")
         return value
 
-    @field_validator("log_retention_days")
-    @classmethod
-    def _known_retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError("CloudWatch Logs does not offer this retention period")
-        return value
 
     def region_problems(self, region: str) -> list[Problem]:
         """The secret must live in the stack's region: the function reads it through the regional endpoint."""

@@ -7,11 +7,7 @@ from typing import Literal
 
 from pydantic import field_validator
 
-from .base import Section, setting
-
-# CloudWatch Logs accepts only these retention periods (PutRetentionPolicy).
-LOG_RETENTION_DAYS = (1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827,
-                      2192, 2557, 2922, 3288, 3653)
+from .base import LOG_RETENTION_ALLOWED, LogRetentionDays, Section, setting
 
 INTERFACE_ENDPOINTS = ("ssm", "ssmmessages", "ec2messages", "ecr.api", "ecr.dkr", "logs", "sts",
                        "secretsmanager", "kms", "monitoring")
@@ -43,9 +39,9 @@ class NetworkSettings(Section):
         "none | single | per-az",
     )
     flow_logs: bool = setting(True, "Send VPC flow logs to an encrypted CloudWatch log group.", "true | false")
-    flow_log_retention_days: int = setting(
+    flow_log_retention_days: LogRetentionDays = setting(
         365, "Days that flow log records are kept.",
-        "one of CloudWatch's retention periods: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
+        LOG_RETENTION_ALLOWED,
     )
     flow_log_traffic_type: Literal["ALL", "ACCEPT", "REJECT"] = setting(
         "ALL", "Which traffic the flow logs record.", "ALL | ACCEPT | REJECT",
@@ -68,12 +64,6 @@ class NetworkSettings(Section):
             raise ValueError(f"prefix /{network.prefixlen} leaves subnets of the wrong size")
         return value
 
-    @field_validator("flow_log_retention_days")
-    @classmethod
-    def _known_retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError("CloudWatch Logs does not offer this retention period")
-        return value
 
     @field_validator("interface_endpoints")
     @classmethod

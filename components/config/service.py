@@ -11,9 +11,16 @@ import re
 
 from pydantic import field_validator
 
-from .base import Problem, Section, full_key, setting
-from .fleet import MAX_PATH_PATTERNS, PATH_PATTERN
-from .network import LOG_RETENTION_DAYS
+from .base import (
+    LOG_RETENTION_ALLOWED,
+    PATH_PATTERNS_ALLOWED,
+    LogRetentionDays,
+    PathPatterns,
+    Problem,
+    Section,
+    full_key,
+    setting,
+)
 
 # Fargate's task sizes: CPU units -> (lowest memory MiB, highest, step). AWS "Troubleshoot Amazon ECS task
 # definition invalid CPU or memory errors"; 8 and 16 vCPU need Linux platform version 1.4.0 or later.
@@ -109,9 +116,9 @@ class ServiceSettings(Section):
         (), "Environment variables filled from Secrets Manager or SSM at task start, each written NAME=arn.",
         "'NAME=arn' strings; arn of a Secrets Manager secret or an SSM parameter; NAME not in environment",
     )
-    log_retention_days: int = setting(
+    log_retention_days: LogRetentionDays = setting(
         30, "Days the container's logs are kept.",
-        "one of CloudWatch's retention periods: " + ", ".join(map(str, LOG_RETENTION_DAYS)),
+        LOG_RETENTION_ALLOWED,
     )
     # --- capacity and scaling ---
     desired_tasks: int = setting(
@@ -135,9 +142,9 @@ class ServiceSettings(Section):
         "an integer from 0 to 1000", ge=0, le=1000,
     )
     # --- load balancer ---
-    path_patterns: tuple[str, ...] = setting(
+    path_patterns: PathPatterns = setting(
         ("/api/*",), "Request paths the load balancer forwards to the service.",
-        f"1 to {MAX_PATH_PATTERNS} paths starting with /, up to 128 characters, * and ? as wildcards",
+        PATH_PATTERNS_ALLOWED,
     )
     listener_rule_priority: int = setting(
         10, "Priority of the service's rule on the load balancer's listener; lower is evaluated first.",
@@ -181,22 +188,7 @@ class ServiceSettings(Section):
             raise ValueError("not a Fargate task CPU size")
         return value
 
-    @field_validator("log_retention_days")
-    @classmethod
-    def _known_retention(cls, value: int) -> int:
-        if value not in LOG_RETENTION_DAYS:
-            raise ValueError("CloudWatch Logs does not offer this retention period")
-        return value
 
-    @field_validator("path_patterns")
-    @classmethod
-    def _path_patterns(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        if not 1 <= len(value) <= MAX_PATH_PATTERNS:
-            raise ValueError(f"{len(value)} patterns")
-        bad = [p for p in value if len(p) > 128 or not PATH_PATTERN.match(p)]
-        if bad:
-            raise ValueError(f"not path patterns: {', '.join(bad)}")
-        return value
 
     @field_validator("environment")
     @classmethod
