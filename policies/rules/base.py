@@ -167,6 +167,12 @@ def is_unknown(value: Any) -> bool:
     return isinstance(value, str) and value in UNKNOWN_SENTINELS
 
 
+class Unverifiable(str):
+    """A finding that only the update's real values can decide. The pack reports it as advisory, as the SDK
+    reports its own unknown values, so that a preview is never blocked by what it cannot see; during the
+    update the engine analyzes the resource again with those values, and the policy's level applies."""
+
+
 def unverifiable(path: str) -> str:
     """The message for a property whose unknown value decides the outcome."""
-    return f"{path} cannot be verified during preview: its value is known only after the update"
+    return Unverifiable(f"{path} cannot be verified during preview: its value is known only after the update")

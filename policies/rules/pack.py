@@ -19,8 +19,9 @@ from pulumi_policy import (
     Severity,
     StackValidationPolicy,
 )
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
-from .base import RULES, Resource, Rule, Stack
+from .base import RULES, Resource, Rule, Stack, Unverifiable
 from .waivers import WAIVERS_SCHEMA, unwaived
 
 PACK_NAME = "aws-compute-guardrails"
@@ -86,14 +87,28 @@ def _plain_props(props: Any) -> Mapping[str, Any]:
 raw_props = PerObject(_plain_props)
 
 
+def _advisory_unknown(messages: list[str]) -> UnknownValueError:
+    """The SDK turns this error into one advisory diagnostic ("can't run policy ... during preview: ..."),
+    after the violations already reported."""
+    error = UnknownValueError(UNKNOWN_STRING_VALUE, [])
+    error.message = "; ".join(messages)
+    return error
+
+
 def _resource_validator(rule: Rule):
     def validate(args, report_violation) -> None:
         if args.resource_type not in rule.types:
             return
         resource = Resource(args.resource_type, raw_props(args.props), args.name, args.urn)
         config = rule.configured(args.get_config())
+        pending = []
         for message in unwaived(rule.name, resource, rule.check(resource, config), config):
-            report_violation(message)
+            if isinstance(message, Unverifiable):
+                pending.append(message)
+            else:
+                report_violation(message)
+        if pending:
+            raise _advisory_unknown(pending)
     return validate
 
 
@@ -109,9 +124,15 @@ def _stack_validator(rule: Rule):
         findings: dict[str, tuple[Resource, list[str]]] = {}
         for resource, message in rule.check(Stack(resources), config):
             findings.setdefault(resource.urn, (resource, []))[1].append(message)
+        pending = []
         for resource, messages in findings.values():
             for message in unwaived(rule.name, resource, messages, config):
-                report_violation(message, resource.urn)
+                if isinstance(message, Unverifiable):
+                    pending.append(f"{resource.name}: {message}" if resource.name else message)
+                else:
+                    report_violation(message, resource.urn)
+        if pending:
+            raise _advisory_unknown(pending)
     return validate
 
 
