@@ -98,8 +98,10 @@ def judged(documents: Iterable[tuple[str, Any]], finder: Finder) -> Iterator[str
     means the unknown decides, and the document is reported as unverifiable."""
     for path, value in documents:
         reading = read_document(value)
-        if reading.status not in ("parsed", "unknown"):
-            continue  # absent: nothing granted; invalid: iam-policy-document-parseable reports it
+        if reading.status != "parsed":
+            # absent: nothing granted. Invalid, or wholly unknown during a preview (a document built from
+            # other resources' outputs): iam-policy-document-parseable says so once, not every rule.
+            continue
         certain = list(finder(reading.best))
         if certain:
             yield from (f"{path} {finding}" for finding in certain)
@@ -153,6 +155,8 @@ def policy_document_parseable(resource: Resource, config: Mapping[str, Any]) -> 
         if reading.status == "invalid":
             yield (f"{path} cannot be parsed as an IAM policy document: {reading.problem}; allowed: a JSON "
                    f"object with a Statement object or list")
+        elif reading.status == "unknown":
+            yield unverifiable(path)
 
 
 # ---------------------------------------------------------------------------------------------------

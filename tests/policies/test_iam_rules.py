@@ -100,9 +100,11 @@ def test_invalid_trust_and_key_policies_are_reported():
     assert not check("iam-policy-document-parseable", policy(allow("s3:GetObject")))
 
 
-def test_a_fully_unknown_document_cannot_be_verified():
-    messages = check("iam-no-full-admin", Resource(ROLE_POLICY, {"policy": UNKNOWN}))
-    assert messages == ["policy cannot be verified during preview: its value is known only after the update"]
+def test_a_fully_unknown_document_is_reported_once_as_unverifiable_not_by_every_rule():
+    unknown = Resource(ROLE_POLICY, {"policy": UNKNOWN})
+    assert check("iam-policy-document-parseable", unknown) == [
+        "policy cannot be verified during preview: its value is known only after the update"]
+    assert check("iam-no-full-admin", unknown) == []
 
 
 def test_an_unknown_resource_that_decides_is_unverifiable_and_a_known_finding_stays_certain():
@@ -119,7 +121,7 @@ def test_an_unknown_resource_that_does_not_decide_is_not_reported():
 
 def test_an_unknown_list_of_inline_policies_cannot_be_verified():
     unknown_inline = Resource(ROLE, {"inlinePolicies": UNKNOWN})
-    assert check("iam-no-full-admin", unknown_inline)[0].startswith("inlinePolicies cannot be verified")
+    assert check("iam-policy-document-parseable", unknown_inline)[0].startswith("inlinePolicies cannot be verified")
 
 
 # --- I1-I4: wildcards ------------------------------------------------------------------------------
@@ -405,7 +407,9 @@ def test_a_public_secret_policy_is_refused_and_a_role_grant_passes():
 
 
 def test_an_unknown_key_policy_cannot_be_verified():
-    assert "cannot be verified" in check("kms-key-policy-not-public", Resource(KMS_KEY, {"policy": UNKNOWN}))[0]
+    unknown = Resource(KMS_KEY, {"policy": UNKNOWN})
+    assert "cannot be verified" in check("iam-policy-document-parseable", unknown)[0]
+    assert check("kms-key-policy-not-public", unknown) == []
 
 
 # --- F1, F2: Lambda permissions ---------------------------------------------------------------------
