@@ -18,7 +18,7 @@ from app.userdata import render_user_data
 
 from .config import FleetSettings
 from .context import DeployContext
-from .iam import Document, document, to_json
+from .iam import instance_trust_policy, session_manager_policy, to_json
 from .load_balancer import LoadBalancer
 from .tags import with_name
 
@@ -86,38 +86,6 @@ def health_alarm_plan(settings: FleetSettings) -> list[AlarmSpec]:
                   "GreaterThanOrEqualToThreshold", TARGET_5XX_PER_MINUTE, 1,
                   f"Fleet instances answered {TARGET_5XX_PER_MINUTE} or more 5xx responses in a minute"),
     ]
-
-
-def instance_trust_policy() -> Document:
-    """Only EC2 may assume the instance role. EC2 sets no aws:SourceAccount when an instance profile's
-    role is assumed, so a condition on it would lock the instances out."""
-    return document({
-        "Sid": "AssumedOnlyByEc2",
-        "Effect": "Allow",
-        "Principal": {"Service": "ec2.amazonaws.com"},
-        "Action": "sts:AssumeRole",
-    })
-
-
-def ssm_managed_instance_policy(partition: str, region: str, account_id: str) -> Document:
-    """What the SSM agent needs for Session Manager, and nothing else (not Run Command or patching, unlike
-    AmazonSSMManagedInstanceCore). Registration is limited to this account's instances in the region;
-    the message channels accept only "*"."""
-    return document(
-        {
-            "Sid": "RegisterWithSystemsManager",
-            "Effect": "Allow",
-            "Action": "ssm:UpdateInstanceInformation",
-            "Resource": f"arn:{partition}:ec2:{region}:{account_id}:instance/*",
-        },
-        {
-            "Sid": "SessionManagerChannels",
-            "Effect": "Allow",
-            "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-                       "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
-            "Resource": "*",
-        },
-    )
 
 
 def autoscaling_service_role_arn(partition: str, account_id: str) -> str:
@@ -218,7 +186,7 @@ class Fleet(pulumi.ComponentResource):
         )
         ctx = args.context
         aws.iam.RolePolicy(f"{name}-ssm", role=role.id, opts=self._child,
-                           policy=to_json(ssm_managed_instance_policy(ctx.partition, ctx.region, ctx.account_id)))
+                           policy=to_json(session_manager_policy(ctx.partition, ctx.region, ctx.account_id)))
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, tags=self._tags("instances"),
                                           opts=self._child)
         launch_template = self._launch_template(security_group, profile)

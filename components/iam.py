@@ -74,3 +74,36 @@ def flow_log_delivery_policy(log_group_arn: str) -> Document:
         "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
         "Resource": [log_group_arn, f"{log_group_arn}:*"],
     })
+
+
+def instance_trust_policy() -> Document:
+    """Only EC2 may assume an instance role (the server's, the fleet's). Unlike other services, EC2 sets no
+    aws:SourceAccount when an instance profile's role is assumed, so a condition on it would lock the
+    instances out of their credentials."""
+    return document({
+        "Sid": "AssumedOnlyByEc2",
+        "Effect": "Allow",
+        "Principal": {"Service": "ec2.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    })
+
+
+def session_manager_policy(partition: str, region: str, account_id: str) -> Document:
+    """What the SSM agent needs for Session Manager, and nothing else (not Run Command or patching, unlike
+    AmazonSSMManagedInstanceCore). Registration is limited to this account's instances in the region;
+    the message channels accept only "*"."""
+    return document(
+        {
+            "Sid": "RegisterWithSystemsManager",
+            "Effect": "Allow",
+            "Action": "ssm:UpdateInstanceInformation",
+            "Resource": f"arn:{partition}:ec2:{region}:{account_id}:instance/*",
+        },
+        {
+            "Sid": "SessionManagerChannels",
+            "Effect": "Allow",
+            "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
+                       "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
+            "Resource": "*",
+        },
+    )

@@ -26,7 +26,7 @@ from app.userdata import render_user_data
 
 from .config import ServerSettings
 from .context import DeployContext
-from .iam import Document, document, service_trust_policy, to_json
+from .iam import Document, document, instance_trust_policy, service_trust_policy, session_manager_policy, to_json
 from .tags import with_name
 
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{architecture}"
@@ -82,26 +82,6 @@ def ingress_rules(settings: ServerSettings, vpc_cidr: str) -> list[Rule]:
 
 def egress_rules() -> list[Rule]:
     return [Rule("HTTPS to SSM, the AWS APIs and the Amazon Linux package repositories", HTTPS_PORT, (WORLD,))]
-
-
-def session_manager_policy(partition: str, region: str, account_id: str) -> Document:
-    """What the SSM agent needs for Session Manager, and no more (see the module docstring)."""
-    return document(
-        {
-            "Sid": "RegisterWithSystemsManager",
-            "Effect": "Allow",
-            "Action": "ssm:UpdateInstanceInformation",
-            "Resource": f"arn:{partition}:ec2:{region}:{account_id}:instance/*",
-        },
-        {
-            # ssmmessages has no resource-level permissions: these actions take only "*".
-            "Sid": "OpenSessionManagerChannels",
-            "Effect": "Allow",
-            "Action": ["ssmmessages:CreateControlChannel", "ssmmessages:CreateDataChannel",
-                       "ssmmessages:OpenControlChannel", "ssmmessages:OpenDataChannel"],
-            "Resource": "*",
-        },
-    )
 
 
 def account_key_policy(partition: str, account_id: str) -> Document:
@@ -348,7 +328,7 @@ class Server(pulumi.ComponentResource):
         role = aws.iam.Role(
             f"{self._name}-role",
             description="The web server: Session Manager access only",
-            assume_role_policy=to_json(service_trust_policy("ec2.amazonaws.com", ctx.account_id)),
+            assume_role_policy=to_json(instance_trust_policy()),
             tags=self._tags("role"),
             opts=self._child,
         )

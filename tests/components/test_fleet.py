@@ -11,9 +11,7 @@ from components.config import load_stack_config
 from components.fleet import (
     autoscaling_service_role_arn,
     health_alarm_plan,
-    instance_trust_policy,
     service_environment,
-    ssm_managed_instance_policy,
     step_scaling_plan,
 )
 
@@ -65,25 +63,6 @@ def test_health_alarms_watch_unhealthy_hosts_and_target_5xx():
     assert set(plan) == {"UnHealthyHostCount", "HTTPCode_Target_5XX_Count"}
     assert plan["UnHealthyHostCount"].evaluation_periods == 4
     assert all(a.namespace == "AWS/ApplicationELB" for a in plan.values())
-
-
-def test_only_ec2_may_assume_the_instance_role():
-    (statement,) = instance_trust_policy()["Statement"]
-    assert statement["Principal"] == {"Service": "ec2.amazonaws.com"}
-    assert statement["Action"] == "sts:AssumeRole"
-
-
-def test_the_instance_policy_grants_only_session_manager_actions():
-    statements = ssm_managed_instance_policy("aws", "us-east-1", "123456789012")["Statement"]
-    actions = [a for s in statements for a in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])]
-    assert {a.split(":")[0] for a in actions} == {"ssm", "ssmmessages"}
-    assert not any(a.endswith("*") for a in actions)
-
-
-def test_instances_may_register_with_ssm_only_as_instances_of_this_account_and_region():
-    statements = ssm_managed_instance_policy("aws", "us-east-1", "123456789012")["Statement"]
-    (register,) = [s for s in statements if s["Action"] == "ssm:UpdateInstanceInformation"]
-    assert register["Resource"] == "arn:aws:ec2:us-east-1:123456789012:instance/*"
 
 
 def test_the_service_keeps_connections_open_longer_than_the_load_balancer():

@@ -20,7 +20,6 @@ from components.server import (
     egress_rules,
     ingress_rules,
     restore_zone,
-    session_manager_policy,
 )
 
 INSTANCE = "aws:ec2/instance:Instance"
@@ -97,17 +96,6 @@ def test_https_is_opened_to_the_http_sources_when_asked():
 
 def test_egress_is_https_only():
     assert [rule.port for rule in egress_rules()] == [443]
-
-
-def test_the_instance_role_allows_session_manager_and_nothing_else():
-    doc = session_manager_policy("aws", "us-east-1", "123456789012")
-    actions = {action for s in doc["Statement"] for action in ([s["Action"]] if isinstance(s["Action"], str)
-                                                               else s["Action"])}
-    assert actions == {"ssm:UpdateInstanceInformation", "ssmmessages:CreateControlChannel",
-                       "ssmmessages:CreateDataChannel", "ssmmessages:OpenControlChannel",
-                       "ssmmessages:OpenDataChannel"}
-    (register,) = [s for s in doc["Statement"] if s["Action"] == "ssm:UpdateInstanceInformation"]
-    assert register["Resource"] == "arn:aws:ec2:us-east-1:123456789012:instance/*"
 
 
 def statement(doc, sid):
