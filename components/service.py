@@ -8,13 +8,16 @@ to ``desiredCount`` after creation, so that a redeploy does not reset it.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Protocol
 
 import pulumi
 import pulumi_aws as aws
+import pulumi_docker_build as docker_build
 
 from .config import ServiceSettings
 from .context import DeployContext
@@ -41,6 +44,25 @@ _ECR_IMAGE = re.compile(r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)
 
 
 # --- Pure functions: what the resources hold ---------------------------------------------------------------------
+
+
+# Relative to the project, where Pulumi runs the program: an absolute path would differ on every machine and
+# show as a change in every preview.
+WEB_CONTEXT_PATH = "app/web"
+WEB_CONTEXT = Path(__file__).resolve().parent.parent / WEB_CONTEXT_PATH
+CONTEXT_IGNORED = ("__pycache__", ".pyc")
+
+
+def context_tag(directory: Path = WEB_CONTEXT) -> str:
+    """A tag named after the build context's content: an unchanged app/web builds to the same tag, so the
+    repository's immutable tags never clash, and a changed one to a new tag, which rolls the service out."""
+    digest = hashlib.sha256()
+    for path in sorted(p for p in directory.rglob("*") if p.is_file()):
+        relative = path.relative_to(directory).as_posix()
+        if any(part in relative for part in CONTEXT_IGNORED):
+            continue
+        digest.update(relative.encode() + b"\0" + path.read_bytes() + b"\0")
+    return "build-" + digest.hexdigest()[:16]
 
 
 def container_definitions(*, image: str, port: int, environment: Mapping[str, str], secrets: Mapping[str, str],
@@ -384,11 +406,31 @@ class Service(pulumi.ComponentResource):
         )
 
     def _image(self, repository: aws.ecr.Repository) -> pulumi.Output[str]:
-        """The configured image, or this stack's repository at the configured tag."""
+        """The configured image; or the image built here and pushed; or this stack's repository at the tag."""
         settings = self._args.settings
         if settings.image:
             return pulumi.Output.from_input(settings.image)
+        if settings.build:
+            return self._built_image(repository).ref
         return repository.repository_url.apply(lambda url: f"{url}:{settings.image_tag}")
+
+    def _built_image(self, repository: aws.ecr.Repository) -> docker_build.Image:
+        """app/web built for the task's platform and pushed to the repository; the task runs it by digest
+        (``ref``), so a rebuilt tag could never change what runs."""
+        tag = self._args.settings.image_tag or context_tag()
+        credentials = aws.ecr.get_authorization_token_output(registry_id=repository.registry_id)
+        return docker_build.Image(
+            f"{self._name}-image",
+            context=docker_build.BuildContextArgs(location=WEB_CONTEXT_PATH),
+            dockerfile=docker_build.DockerfileArgs(location=f"{WEB_CONTEXT_PATH}/Dockerfile"),
+            platforms=[docker_build.Platform.LINUX_AMD64],  # the task definition's runtime platform: X86_64
+            push=True,
+            tags=[repository.repository_url.apply(lambda url: f"{url}:{tag}")],
+            registries=[docker_build.RegistryArgs(address=repository.repository_url,
+                                                  username=credentials.user_name,
+                                                  password=pulumi.Output.secret(credentials.password))],
+            opts=self._child,
+        )
 
     def _external_repository_arns(self) -> list[str]:
         image = self._args.settings.image

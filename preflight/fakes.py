@@ -6,7 +6,9 @@ documentation account 123456789012, so policies can follow references between re
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import json
 from typing import Any
 
 ACCOUNT_ID = "123456789012"
@@ -142,6 +144,12 @@ def _type_specific_outputs(type_token: str, physical: str, resource_id: str, inp
                 "arnSuffix": f"app/{physical}/{digest[:16]}", "zoneId": "Z35SXDOTRQ7X7K"}
     if type_token in ("aws:lb/targetGroup:TargetGroup", "aws:alb/targetGroup:TargetGroup"):
         return {"arnSuffix": f"targetgroup/{physical}/{digest[:16]}"}
+    if type_token == "docker-build:index:Image":
+        # A pushed image is run by digest: ``ref`` is the first tag's repository at the image's digest.
+        digest = "sha256:" + hashlib.sha256(json.dumps(inputs, sort_keys=True, default=str).encode()).hexdigest()
+        tags = inputs.get("tags") or [physical]
+        return {"digest": digest, "ref": f"{str(tags[0]).rsplit(':', 1)[0]}@{digest}",
+                "contextHash": digest[7:23]}
     if type_token == "aws:ec2/launchTemplate:LaunchTemplate":
         return {"latestVersion": 1, "defaultVersion": 1}
     if type_token == "aws:apigatewayv2/api:Api":
@@ -187,6 +195,13 @@ def answer_invoke(token: str, args: dict[str, Any], region: str) -> dict[str, An
         name = str(args.get("name", ""))
         return {"name": name, "type": "String", "value": "ami-0" + short_hash(name, region, length=16),
                 "id": name, "arn": f"arn:aws:ssm:{region}::parameter{name}", "version": 1}
+    if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
+        registry = args.get("registryId") or ACCOUNT_ID
+        password = "preflight-" + short_hash(str(registry), region, length=16)
+        return {"id": region, "userName": "AWS", "password": password,
+                "authorizationToken": base64.b64encode(f"AWS:{password}".encode()).decode(),
+                "proxyEndpoint": f"https://{registry}.dkr.ecr.{region}.amazonaws.com",
+                "expiresAt": "2030-01-01T00:00:00Z"}
     if token == "aws:ec2/getAmi:getAmi":
         return {"id": "ami-0" + short_hash(str(args), region, length=16), "architecture": "x86_64"}
     raise UnansweredInvoke(token)

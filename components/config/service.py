@@ -51,10 +51,6 @@ SECRET_ARN = re.compile(
 # Set by the component from other settings; the config may not set them again.
 RESERVED_VARIABLES = ("PORT", "SERVICE_NAME", "ENVIRONMENT")
 MAX_TASKS = 1000
-BUILD_UNSUPPORTED = (
-    "building the image needs Docker and the pulumi-docker-build package, neither of which this program "
-    "includes; build and push app/web/Dockerfile in CI and set imageTag (or image) instead"
-)
 
 
 def fargate_memory_choices(cpu: int) -> list[int]:
@@ -86,8 +82,9 @@ class ServiceSettings(Section):
         "a Docker tag (letters, digits, _ . -, up to 128, not starting with . or -); required when image is empty",
     )
     build: bool = setting(
-        False, "Build app/web's Dockerfile and push it from `pulumi up`; not supported by this program yet.",
-        "false",
+        False, "Build app/web's Dockerfile and push it to the stack's repository during `pulumi up` (needs Docker "
+        "where it runs); the tag is imageTag, or the hash of app/web's files when imageTag is empty.",
+        "true | false; not with image",
     )
     keep_images: int = setting(
         30, "Images the ECR lifecycle policy keeps; older ones are deleted (untagged ones after a day).",
@@ -174,13 +171,6 @@ class ServiceSettings(Section):
             raise ValueError("not a Docker tag")
         return value
 
-    @field_validator("build")
-    @classmethod
-    def _no_build(cls, value: bool) -> bool:
-        if value:
-            raise ValueError(BUILD_UNSUPPORTED)
-        return value
-
     @field_validator("cpu")
     @classmethod
     def _fargate_cpu(cls, value: int) -> int:
@@ -250,10 +240,14 @@ def service_problems(service: ServiceSettings) -> list[Problem]:
         problems.append(Problem(_key("desiredTasks"), service.desired_tasks,
                                 f"outside {_key('minTasks')} to {_key('maxTasks')}; allowed: "
                                 f"{service.min_tasks} to {service.max_tasks}"))
-    if not service.image and not service.image_tag:
+    if service.build and service.image:
+        problems.append(Problem(_key("build"), True,
+                                f"given together with {_key('image')}, an image built elsewhere; allowed: build the "
+                                f"stack's own image (imageTag optional), or run image"))
+    elif not service.image and not service.image_tag and not service.build:
         problems.append(Problem(_key("imageTag"), service.image_tag,
                                 f"neither {_key('image')} nor imageTag says what to run; allowed: the tag CI pushed "
-                                f"to the stack's repository, or set image"))
+                                f"to the stack's repository, set image, or set {_key('build')} true"))
     if service.image and service.image_tag:
         problems.append(Problem(_key("imageTag"), service.image_tag,
                                 f"given together with {_key('image')}, which already names the tag; allowed: "

@@ -13,6 +13,7 @@ from components.service import (
     HEALTH_CHECK_SCRIPT,
     capacity_provider_strategy,
     container_definitions,
+    context_tag,
     execution_role_policy,
     lifecycle_policy,
     path_prefix,
@@ -355,3 +356,35 @@ def test_the_stack_exports_the_repository_cluster_and_service(dev_stack):
     assert dev_stack.outputs["repositoryUrl"] == repository.outputs["repositoryUrl"]
     assert dev_stack.outputs["serviceName"] == service.outputs["name"]
     assert dev_stack.outputs["clusterName"] == cluster.outputs["name"]
+
+
+def test_with_build_the_stack_builds_app_web_and_pushes_it_to_its_own_repository(stack_with):
+    recording = stack_with("dev", {"aws-compute:service.build": "true", "aws-compute:service.imageTag": ""})
+    (image,) = recording.of_type("docker-build:index:Image")
+    (repository,) = recording.of_type("aws:ecr/repository:Repository")
+    assert image.inputs["push"] is True
+    assert image.inputs["context"] == {"location": "app/web"}
+    assert image.inputs["platforms"] == ["linux/amd64"]
+    [tag] = image.inputs["tags"]
+    assert tag == f"{repository.outputs['repositoryUrl']}:{context_tag()}"
+    [registry] = image.inputs["registries"]
+    assert registry["address"] == repository.outputs["repositoryUrl"]
+    assert registry["password"]["4dabf18193072939515e22adb298388d"] == "1b47061264138c4ac30d75fd1eb44270", \
+        "the registry password stays a secret"
+
+
+def test_a_built_image_runs_by_its_digest(stack_with):
+    recording = stack_with("dev", {"aws-compute:service.build": "true", "aws-compute:service.imageTag": ""})
+    (image,) = recording.of_type("docker-build:index:Image")
+    assert the_container(recording)["image"] == image.outputs["ref"]
+    assert "@sha256:" in image.outputs["ref"]
+
+
+def test_the_build_tag_follows_the_content_of_app_web(tmp_path):
+    (tmp_path / "server.py").write_text("print('v1')\n")
+    first = context_tag(tmp_path)
+    assert context_tag(tmp_path) == first
+    (tmp_path / "server.py").write_text("print('v2')\n")
+    assert context_tag(tmp_path) != first
+    assert first.startswith("build-")
+

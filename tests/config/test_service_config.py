@@ -108,9 +108,13 @@ def test_a_malformed_tag_is_refused():
     assert problem.startswith(key("imageTag"))
 
 
-def test_building_the_image_is_refused_with_what_it_would_need():
-    (problem,) = problems_of(build="true")
-    assert key("build") in problem and "Docker" in problem and "pulumi-docker-build" in problem
+def test_building_the_image_needs_no_tag():
+    assert load(build="true", imageTag="").build is True
+
+
+def test_building_the_image_and_running_another_image_is_refused_naming_both_keys():
+    (problem,) = problems_of(build="true", image="public.ecr.aws/nginx/nginx:1.27", imageTag="")
+    assert key("build") in problem and key("image") in problem
 
 
 # --- Task counts and scaling ------------------------------------------------------------------------------------
