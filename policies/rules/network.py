@@ -629,35 +629,15 @@ def no_default_vpc(resource: Resource, config: Mapping[str, Any]) -> Iterable[st
 # --- Network ACLs -------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
-class AclEntry:
+class AclEntry(Permission):
     """One network ACL entry, inline or a separate NetworkAclRule. NACLs are stateless and are read in
     rule-number order: the first entry that matches a packet decides."""
 
-    protocol: str
-    from_port: int | None
-    to_port: int | None
-    cidr: Any
-    allow: bool
-    number: int | None
-    path: str
+    allow: bool = True
+    number: int | None = None
 
-    def covers_port(self, port: int) -> bool:
-        if self.protocol in ALL_PROTOCOLS:
-            return True
-        if self.protocol not in TCP + UDP or self.from_port is None or self.to_port is None:
-            return False
-        return self.from_port <= port <= self.to_port
-
-    @property
-    def all_ports(self) -> bool:
-        if self.protocol in ALL_PROTOCOLS:
-            return True
-        return self.from_port is not None and self.to_port is not None and \
-            self.from_port <= 0 and self.to_port >= HIGHEST_PORT
-
-    @property
-    def is_world(self) -> bool:
-        return isinstance(self.cidr, str) and is_world(self.cidr)
+    def covers_port(self, port: int, protocols: tuple[str, ...] = TCP + UDP) -> bool:
+        return super().covers_port(port, protocols)
 
     @property
     def version(self) -> int | None:
@@ -665,11 +645,6 @@ class AclEntry:
             return ipaddress.ip_network(str(self.cidr).strip(), strict=False).version
         except ValueError:
             return None
-
-    def describe(self) -> str:
-        if self.protocol in ALL_PROTOCOLS:
-            return "all protocols and ports"
-        return f"{self.protocol} {self.from_port}-{self.to_port}"
 
 
 def acl_ingress_entries(resource: Resource) -> list[AclEntry]:
@@ -687,7 +662,7 @@ def _acl_entries(rule: Mapping[str, Any], prefix: str, action: Any, number: Any)
         cidr = rule.get(key)
         if isinstance(cidr, str) and cidr:
             yield AclEntry(_protocol(rule.get("protocol")), _port(rule.get("fromPort")), _port(rule.get("toPort")),
-                           cidr, _protocol(action) == "allow", _port(number), prefix + key)
+                           cidr, prefix + key, allow=_protocol(action) == "allow", number=_port(number))
 
 
 def _shadowed(entry: AclEntry, entries: list[AclEntry], port: int | None) -> bool:
