@@ -10,6 +10,7 @@ from . import (  # noqa: F401  (each module registers its rules)
     network,
     relations,
     serverless,
+    tagging,
     waivers,
 )
 from .base import RULES, Resource, Rule, Stack, rule_named

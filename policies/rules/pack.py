@@ -24,6 +24,8 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 from .base import RULES, Resource, Rule, Stack, Unverifiable
 from .waivers import WAIVERS_SCHEMA, unwaived
 
+WAIVERS = unwaived.__module__
+
 PACK_NAME = "aws-compute-guardrails"
 LEVEL = {"advisory": EnforcementLevel.ADVISORY, "mandatory": EnforcementLevel.MANDATORY,
          "remediate": EnforcementLevel.REMEDIATE, "disabled": EnforcementLevel.DISABLED}
@@ -164,6 +166,7 @@ def serve() -> None:
     PolicyPack(
         name=PACK_NAME,
         enforcement_level=EnforcementLevel.ADVISORY,
-        policies=[to_policy(rule) for rule in RULES],
+        # The waiver reports run last, after every stack policy that may waive a finding.
+        policies=[to_policy(rule) for rule in sorted(RULES, key=lambda rule: rule.check.__module__ == WAIVERS)],
         description="Security guardrails for aws-compute: network, compute, IAM, serverless and containers.",
     )

@@ -95,3 +95,8 @@ def test_a_waiver_without_a_reason_is_a_config_error_naming_the_policy(tmp_path)
     run = preflight_with(tmp_path, config)
     assert run.returncode == 2
     assert "no-world-ssh" in run.stderr and "reason" in run.stderr
+
+
+def test_the_waiver_reports_run_after_every_other_policy(pack):
+    names = [policy.name for policy in pack.info.policies]
+    assert names[-2:] == ["waived-findings", "waivers-match-resources"]
