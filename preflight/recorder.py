@@ -224,9 +224,24 @@ class ProgramError(Exception):
     """The program failed for a reason other than a policy: bad config, a bug, an unanswered invoke."""
 
 
+def _shadowed_modules(project_dir: Path) -> dict[str, Any]:
+    """Modules already imported (by the preflight itself, say ``components``) under a name that the project
+    provides from its own files: the program must import the project's, as it would under the CLI."""
+    own = {path.stem if path.suffix == ".py" else path.name for path in project_dir.iterdir()
+           if path.suffix == ".py" or (path / "__init__.py").exists()}
+    shadowed = {}
+    for name, module in list(sys.modules.items()):
+        top = name.split(".", 1)[0]
+        location = getattr(module, "__file__", None) or ""
+        if top in own and location and not Path(location).resolve().is_relative_to(project_dir.resolve()):
+            shadowed[name] = sys.modules.pop(name)
+    return shadowed
+
+
 @contextmanager
 def _program_environment(project_dir: Path):
     saved_cwd, saved_path = os.getcwd(), list(sys.path)
+    shadowed = _shadowed_modules(project_dir)
     os.chdir(project_dir)
     sys.path.insert(0, str(project_dir))
     try:
@@ -234,6 +249,9 @@ def _program_environment(project_dir: Path):
     finally:
         os.chdir(saved_cwd)
         sys.path[:] = saved_path
+        for name in [n for n in sys.modules if n.split(".", 1)[0] in {s.split(".", 1)[0] for s in shadowed}]:
+            del sys.modules[name]  # the project's own copies, imported by the program
+        sys.modules.update(shadowed)
 
 
 def run_program(project_dir: Path, project: str, stack: str, config: Mapping[str, str],

@@ -134,3 +134,18 @@ def test_resources_of_an_explicit_provider_get_arns_in_its_region(tmp_path):
     arns = {r.name: r.outputs["arn"] for r in recording.of_type("aws:kms/key:Key")}
     assert arns["dr-key"].startswith("arn:aws:kms:eu-central-1:123456789012:key/")
     assert arns["key"].startswith("arn:aws:kms:eu-west-1:123456789012:key/")
+
+
+def test_a_project_imports_its_own_packages_even_where_the_preflight_has_one_of_that_name(tmp_path):
+    import components  # the preflight's own package of that name, already imported
+
+    (tmp_path / "components").mkdir()
+    (tmp_path / "components" / "__init__.py").write_text("WHERE = 'the project'\n")
+    recording = record(tmp_path, """
+        import pulumi, components
+        pulumi.export("where", components.WHERE)
+    """)
+    assert recording.outputs["where"] == "the project"
+    assert not hasattr(components, "WHERE")
+    import sys
+    assert sys.modules["components"] is components, "the preflight's package is back after the run"
