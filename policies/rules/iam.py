@@ -716,3 +716,57 @@ def role_no_policy_management_conflicts(stack: Stack, config: Mapping[str, Any])
             yield attachment, (f"{attachment.type.rsplit(':', 1)[-1]} {attachment.name} targets role {role.name}, "
                                f"which sets {' and '.join(owned)}; Pulumi removes policies the role does not "
                                f"list on its next update; allowed: one way of managing the role's policies")
+
+
+# ---------------------------------------------------------------------------------------------------
+# Privilege escalation across all of a role's policies (I6, relational)
+# ---------------------------------------------------------------------------------------------------
+
+
+def role_documents(stack: Stack, role: Resource) -> list[tuple[str, Any]]:
+    """(where, document) of every identity policy in the stack that grants the role something: its inline
+    policies, its RolePolicy resources, and the stack's managed policies attached to it."""
+    names = {v for v in (role.id, role.get("name"), role.urn) if isinstance(v, str) and v}
+
+    def targets_role(attachment: Resource) -> bool:
+        depends = set(attachment.property_dependencies.get("role", ())) | \
+            set(attachment.property_dependencies.get("roles", ()))
+        return role.urn in depends or any(isinstance(r, str) and r in names for r in _roles_targeted(attachment))
+
+    found = [(f"{role.name}.{path}", doc) for path, doc in identity_documents(role)]
+    found += [(f"{p.name}.policy", p.get("policy")) for p in stack.of_type(ROLE_POLICY) if targets_role(p)]
+    policies = {key: p for p in stack.of_type(POLICY) for key in (p.urn, p.id, p.get("arn")) if isinstance(key, str)}
+    for attachment in stack.of_type(ROLE_POLICY_ATTACHMENT, POLICY_ATTACHMENT):
+        if not targets_role(attachment):
+            continue
+        sources = [attachment.get("policyArn"), *attachment.property_dependencies.get("policyArn", ())]
+        policy = next((policies[s] for s in sources if isinstance(s, str) and s in policies), None)
+        if policy is not None:
+            found.append((f"{policy.name}.policy", policy.get("policy")))
+    return found
+
+
+@stack_rule(
+    name="iam-no-privilege-escalation-across-policies",
+    description="Ensure the policies of one role together allow no privilege-escalation combination, even when "
+                "no single policy does (e.g. iam:PassRole in one, lambda:CreateFunction in another).",
+    severity="critical",
+    enforcement="mandatory",
+    controls=["checkov:CKV_AWS_286", "catalog:I6"],
+    remediation="Split the role, or drop one action of each combination listed; a role that must pass roles gets "
+                "iam:PassRole on named role ARNs only, and no function- or instance-creating actions.",
+)
+def no_privilege_escalation_across_policies(stack: Stack,
+                                            config: Mapping[str, Any]) -> Iterable[tuple[Resource, str]]:
+    for role in stack.of_type(ROLE):
+        readings = [(where, read_document(doc)) for where, doc in role_documents(stack, role)]
+        parsed = [(where, r.best) for where, r in readings if r.status == "parsed"]
+        if len(parsed) < 2:
+            continue  # one document alone is judged by iam-no-privilege-escalation
+        combined = Document(tuple(s for _, document in parsed for s in document.statements))
+        single = {name for _, document in parsed for name, _ in document.escalation_paths()}
+        paths = [f"{name} ({', '.join(actions)})" for name, actions in combined.escalation_paths()
+                 if name not in single]
+        if paths:
+            yield role, (f"its policies {', '.join(where for where, _ in parsed)} together allow privilege "
+                         f"escalation: " + "; ".join(paths) + "; allowed: none of these action combinations")
