@@ -27,7 +27,6 @@ HANDLER_FILES = ("handler.py",)
 HANDLER = "handler.handler"
 MAX_FUNCTION_NAME = 64
 _FUNCTION_NAME = re.compile(r"[A-Za-z0-9_-]+")
-DNS_SUFFIXES = {"aws": "amazonaws.com", "aws-cn": "amazonaws.com.cn", "aws-us-gov": "amazonaws.com"}
 # Fields of the API's access log lines ($context variables of HTTP APIs).
 ACCESS_LOG_FORMAT = json.dumps({
     "requestId": "$context.requestId",
@@ -68,18 +67,9 @@ def function_log_group_name(function_name: str) -> str:
     return f"/aws/lambda/{function_name}"
 
 
-def api_execution_arn(partition: str, region: str, account_id: str, api_id: str) -> str:
-    return f"arn:{partition}:execute-api:{region}:{account_id}:{api_id}"
-
-
 def api_invoke_source_arn(execution_arn: str) -> str:
     """Any stage, any route of this one API: what the Lambda permission lets API Gateway invoke for."""
     return f"{execution_arn}/*/*"
-
-
-def api_endpoint(api_id: str, region: str, partition: str) -> str:
-    """The API's default endpoint, which serves the ``$default`` stage without a stage segment."""
-    return f"https://{api_id}.execute-api.{region}.{DNS_SUFFIXES.get(partition, 'amazonaws.com')}"
 
 
 def route_path(route: str) -> str:
@@ -351,14 +341,13 @@ class Function(pulumi.ComponentResource):
             action="lambda:InvokeFunction",
             function=function.name,
             principal="apigateway.amazonaws.com",
-            source_arn=api.id.apply(lambda api_id: api_invoke_source_arn(
-                api_execution_arn(ctx.partition, ctx.region, ctx.account_id, api_id))),
+            source_arn=api.execution_arn.apply(api_invoke_source_arn),
             opts=self._child,
         )
 
         self.function_arn = function.arn
-        self.invoke_url = api.id.apply(
-            lambda api_id: api_endpoint(api_id, ctx.region, ctx.partition) + route_path(settings.route))
+        # The API's default endpoint serves the $default stage without a stage segment.
+        self.invoke_url = api.api_endpoint.apply(lambda endpoint: endpoint + route_path(settings.route))
         self.invoke_command = invoke_command(self.function_name, ctx.region)
         self.register_outputs({
             "functionName": self.function_name,

@@ -10,7 +10,6 @@ from components.function import (
     HANDLER_DIR,
     MAX_FUNCTION_NAME,
     RoleScope,
-    api_execution_arn,
     api_invoke_source_arn,
     function_physical_name,
     function_role_policy,
@@ -133,7 +132,7 @@ def test_a_stack_name_lambda_cannot_carry_is_refused():
 
 
 def test_the_permission_source_is_every_stage_and_route_of_one_api():
-    arn = api_execution_arn("aws", "eu-west-1", "123456789012", "a1b2c3d4e5")
+    arn = "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5"
     assert api_invoke_source_arn(arn) == "arn:aws:execute-api:eu-west-1:123456789012:a1b2c3d4e5/*/*"
 
 
