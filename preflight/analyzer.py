@@ -49,6 +49,7 @@ class Violation:
     description: str
     message: str
     tags: list[str] = field(default_factory=list)
+    remediation: str = ""
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -62,6 +63,7 @@ class Violation:
             "message": self.message,
             "description": self.description,
             "tags": self.tags,
+            "remediation": self.remediation,
         }
 
 
@@ -274,6 +276,7 @@ def violations_of(responses: list[tuple[str, analyzer_pb2.AnalyzeResponse]], inf
     """Each response paired with the URN the engine attributes its unattributed diagnostics to: the
     analyzed resource for Analyze, the root stack for AnalyzeStack."""
     tags = {p.name: list(p.tags) for p in info.policies}
+    remediation = {p.name: p.remediation_steps for p in info.policies}
     found = []
     for default_urn, response in responses:
         for diag in response.diagnostics:
@@ -286,7 +289,7 @@ def violations_of(responses: list[tuple[str, analyzer_pb2.AnalyzeResponse]], inf
                 resource_type=resource.type if resource else "pulumi:pulumi:Stack",
                 resource_name=resource.name if resource else urn.rsplit("::", 1)[-1],
                 description=diag.description, message=own_message(diag.message, diag.description),
-                tags=tags.get(diag.policyName, [])))
+                tags=tags.get(diag.policyName, []), remediation=remediation.get(diag.policyName, "")))
     return found
 
 
@@ -311,7 +314,7 @@ def run_pack(pack_dir: Path, recording: Recording, config: dict[str, str], file_
         violations = violations_of(responses, info, recording.by_urn())
         policies = [{"name": p.name, "severity": SEVERITY_NAMES.get(p.severity, ""),
                      "enforcementLevel": reconciled[p.name]["enforcementLevel"], "tags": list(p.tags),
-                     "description": p.description} for p in info.policies]
+                     "description": p.description, "remediation": p.remediation_steps} for p in info.policies]
         not_applicable = [{"policy": n.policy_name, "reason": n.reason}
                           for _, r in responses for n in r.not_applicable]
         return PackResult(info.name, version, pack.display_path, policies, violations, not_applicable)

@@ -125,6 +125,8 @@ def _pack_block(pack: PackResult) -> list[str]:
                      f"({display_type(v.resource_type)}: {v.resource_name})")
         text = (v.description + "\n" + v.message).rstrip("\n")
         lines += ["          " + line for line in text.split("\n")]
+        if v.remediation and v.policy != WAIVED_POLICY:
+            lines.append("          fix: " + v.remediation)
     return lines
 
 
@@ -179,6 +181,7 @@ def render_sarif(result: Result) -> str:
         rules = [{
             "id": p["name"],
             "shortDescription": {"text": p["description"] or p["name"]},
+            "help": {"text": p.get("remediation") or p["description"] or p["name"]},
             "defaultConfiguration": {"level": SARIF_LEVELS.get(p["enforcementLevel"], "warning")},
             "properties": {"tags": p["tags"], "security-severity": SECURITY_SEVERITY.get(p["severity"], "0.0")},
         } for p in sorted(pack.policies, key=lambda p: p["name"])]
@@ -222,6 +225,8 @@ def render_junit(result: Result) -> str:
                 failures += 1
                 failure = ET.SubElement(case, "failure", message=f"{len(blocking)} mandatory violation(s)")
                 failure.text = "\n".join(f"{v.urn}: {v.message.strip()}" for v in blocking)
+                if blocking[0].remediation:
+                    failure.text += "\nfix: " + blocking[0].remediation
             advisory = [v for v in found if v not in blocking]
             if advisory:
                 ET.SubElement(case, "system-out").text = "\n".join(
@@ -242,10 +247,11 @@ def render_markdown(result: Result) -> str:
              f"{len(result.recording.resources)} resources; {result.count('mandatory')} mandatory and "
              f"{result.count('advisory')} advisory violations.", ""]
     if result.violations:
-        lines += ["| Level | Severity | Policy | Resource | Message |", "|---|---|---|---|---|"]
+        lines += ["| Level | Severity | Policy | Resource | Message | Fix |", "|---|---|---|---|---|---|"]
         for v in sorted(result.violations, key=_violation_order):
             lines.append(f"| {v.enforcement_level} | {v.severity} | `{v.policy}` | "
-                         f"`{v.resource_name}` ({display_type(v.resource_type)}) | {_markdown_cell(v.message)} |")
+                         f"`{v.resource_name}` ({display_type(v.resource_type)}) | {_markdown_cell(v.message)} | "
+                         f"{_markdown_cell(v.remediation)} |")
     return "\n".join(lines) + "\n"
 
 

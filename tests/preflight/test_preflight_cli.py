@@ -84,11 +84,18 @@ def test_an_insecure_stack_names_the_ssh_policy_and_the_resource(insecure_run):
     assert "0.0.0.0/0" in ssh[0]["message"]
 
 
+def test_each_violation_carries_the_policys_remediation(insecure_run):
+    violations = json.loads(insecure_run.stdout)["violations"]
+    ssh = next(v for v in violations if v["policy"] == "no-world-ssh")
+    assert "sshCidrs" in ssh["remediation"] and "ssm start-session" in ssh["remediation"]
+
+
 def test_an_insecure_stack_in_text_form_shows_the_violation_in_the_policies_block():
     run = preflight("--stack", "insecure", "--project-dir", str(INSECURE))
     assert run.returncode == 1
     block = run.stdout.split("Policies:", 1)[1]
     assert "[mandatory] [severity: critical]  no-world-ssh  (aws:ec2:SecurityGroup: admin-ssh)" in block
+    assert "          fix: List the admin CIDRs in aws-compute:server.sshCidrs" in block
     assert "preflight FAILED" in run.stdout
 
 
