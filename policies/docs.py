@@ -48,14 +48,21 @@ def policy_table() -> str:
     configs = environment_configs()
     rows = catalog_rows()
     lines = [f"{len(RULES)} policies covering {len(rows)} catalog rows: {', '.join(rows)}.", "",
-             "| Policy | Severity | " + " | ".join(ENVIRONMENTS) + " | Controls | Description |",
-             "|---|---|" + "---|" * len(ENVIRONMENTS) + "---|---|"]
+             "| Policy | Severity | " + " | ".join(ENVIRONMENTS) + " | Controls | Description | Config (default) |",
+             "|---|---|" + "---|" * len(ENVIRONMENTS) + "---|---|---|"]
     for rule in sorted(RULES, key=lambda r: (r.kind != "resource", r.name)):
         kind = " (stack)" if rule.kind == "stack" else ""
         levels = " | ".join(level_in(rule, configs[env]) for env in ENVIRONMENTS)
         controls = ", ".join(f"`{c}`" for c in rule.controls)
-        lines.append(f"| `{rule.name}`{kind} | {rule.severity} | {levels} | {controls} | {rule.description} |")
+        lines.append(f"| `{rule.name}`{kind} | {rule.severity} | {levels} | {controls} | {rule.description} | "
+                     f"{knobs(rule)} |")
     return "\n".join(lines)
+
+
+def knobs(rule: Rule) -> str:
+    """The policy's config properties with their defaults; every policy also takes ``waivers``."""
+    shown = [f"`{key}` ({json.dumps(schema.get('default'))})" for key, schema in rule.config.items()]
+    return "<br>".join(shown).replace("|", "\\|")
 
 
 def readme_with_table(readme: str) -> str:
