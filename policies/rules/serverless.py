@@ -32,10 +32,11 @@ WAF_ASSOCIATION = "aws:wafv2/webAclAssociation:WebAclAssociation"
 WEB_ACL = "aws:wafv2/webAcl:WebAcl"
 
 # Runtimes AWS still supports (not past their deprecation date) as of November 2026, per the Lambda
-# runtimes page: python3.9 (Dec 2025), nodejs18.x (Sep 2025), nodejs20.x (Apr 2026), python3.10,
-# ruby3.2, dotnet8 and the Amazon Linux 2 runtimes are deprecated or about to be.
+# runtimes page: python3.9 (Dec 2025), nodejs18.x (Sep 2025), nodejs20.x (Apr 2026), python3.10 and
+# python3.11 (Jun 2026), ruby3.2, dotnet8 and the Amazon Linux 2 runtimes are deprecated or about to be.
+# The same Python list as components/config/function.py, so the config refuses what the pack would.
 SUPPORTED_RUNTIMES = (
-    "python3.11", "python3.12", "python3.13", "python3.14",
+    "python3.12", "python3.13", "python3.14",
     "nodejs22.x", "nodejs24.x",
     "java17", "java21", "java25",
     "dotnet10",
