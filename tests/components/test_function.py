@@ -311,3 +311,10 @@ def test_prod_reserves_concurrency_and_more_memory(prod_stack):
 def test_a_reserved_concurrency_of_minus_one_leaves_the_function_in_the_unreserved_pool(stack_with):
     recording = stack_with("dev", {"aws-compute:function.reservedConcurrency": "-1"})
     assert "reservedConcurrentExecutions" not in only(recording, FUNCTION).inputs
+
+
+def test_every_runtime_the_config_accepts_passes_the_packs_runtime_policy():
+    from components.config.function import SUPPORTED_RUNTIMES as CONFIG_RUNTIMES
+    from policies.rules.serverless import SUPPORTED_RUNTIMES as POLICY_RUNTIMES
+
+    assert set(CONFIG_RUNTIMES) <= set(POLICY_RUNTIMES)
