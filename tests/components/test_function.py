@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from components.config.function import SUPPORTED_RUNTIMES as CONFIG_RUNTIMES
 from components.function import (
     HANDLER_DIR,
     MAX_FUNCTION_NAME,
@@ -14,6 +15,7 @@ from components.function import (
     function_physical_name,
     function_role_policy,
 )
+from policies.rules.serverless import SUPPORTED_RUNTIMES as POLICY_RUNTIMES
 from preflight.recorder import ProgramError
 
 FUNCTION = "aws:lambda/function:Function"
@@ -314,7 +316,4 @@ def test_a_reserved_concurrency_of_minus_one_leaves_the_function_in_the_unreserv
 
 
 def test_every_runtime_the_config_accepts_passes_the_packs_runtime_policy():
-    from components.config.function import SUPPORTED_RUNTIMES as CONFIG_RUNTIMES
-    from policies.rules.serverless import SUPPORTED_RUNTIMES as POLICY_RUNTIMES
-
     assert set(CONFIG_RUNTIMES) <= set(POLICY_RUNTIMES)
