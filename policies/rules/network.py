@@ -279,6 +279,65 @@ def no_world_rdp(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]
     return _world_port_findings(resource, 3389, "RDP")
 
 
+ADMIN_PORTS = {22: "SSH", 3389: "RDP"}
+
+
+def _too_broad(cidr: str, config: Mapping[str, Any]) -> str | None:
+    """Why an admin source is not acceptable, or None: broader than the minimum prefix of its IP version,
+    or outside every allowed range when the config lists some."""
+    try:
+        network = ipaddress.ip_network(cidr.strip(), strict=False)
+    except ValueError:
+        return None
+    minimum = config["minimumIpv4Prefix"] if network.version == 4 else config["minimumIpv6Prefix"]
+    if network.prefixlen < minimum:
+        return f"a /{network.prefixlen} is broader than /{minimum}"
+    allowed = [ipaddress.ip_network(c, strict=False) for c in config["allowedSourceCidrs"]
+               if _is_network(c)]
+    if allowed and not any(network.version == a.version and network.subnet_of(a) for a in allowed):
+        return f"it is outside the allowed sources {config['allowedSourceCidrs']}"
+    return None
+
+
+def _is_network(value: Any) -> bool:
+    try:
+        ipaddress.ip_network(str(value), strict=False)
+    except ValueError:
+        return False
+    return True
+
+
+@resource_rule(
+    name="admin-ports-from-narrow-sources",
+    description="Ensure SSH (tcp 22) and RDP (tcp 3389) are admitted only from narrow address ranges (a host "
+                "or a small office range), and only from the allowed sources when the config lists them.",
+    severity="high",
+    enforcement="mandatory",
+    controls=["cis-aws:5.2", "cis-aws:5.3", "catalog:N1", "catalog:N2"],
+    remediation="Admit the admins' own addresses (aws-compute:server.sshCidrs, e.g. 203.0.113.10/32), or drop "
+                "the rule and reach the instance with SSM Session Manager instead.",
+    types=INGRESS_TYPES,
+    config={
+        "minimumIpv4Prefix": {"type": "integer", "minimum": 1, "maximum": 32, "default": 24,
+                              "description": "the broadest IPv4 source allowed: /24 by default"},
+        "minimumIpv6Prefix": {"type": "integer", "minimum": 1, "maximum": 128, "default": 56,
+                              "description": "the broadest IPv6 source allowed: /56 by default"},
+        "allowedSourceCidrs": {"type": "array", "items": {"type": "string"}, "default": [],
+                               "description": "when not empty, every admin source must lie in one of these"},
+    },
+)
+def admin_ports_from_narrow_sources(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
+    for ingress in ingress_of(resource):
+        for port, service in ADMIN_PORTS.items():
+            if not ingress.covers_tcp_port(port) or ingress.is_world or not isinstance(ingress.cidr, str):
+                continue  # the world is no-world-ssh's and no-world-rdp's finding
+            why = _too_broad(ingress.cidr, config)
+            if why:
+                yield (f"{ingress.path} = {ingress.cidr} admits {service} (tcp {port}), and {why}; allowed: "
+                       f"hosts or ranges of at least /{config['minimumIpv4Prefix']} (IPv4) or "
+                       f"/{config['minimumIpv6Prefix']} (IPv6)")
+
+
 @resource_rule(
     name="no-world-all-ports-ingress",
     description="Ensure no security group admits all ports or all protocols from 0.0.0.0/0 or ::/0.",
