@@ -167,6 +167,19 @@ def is_unknown(value: Any) -> bool:
     return isinstance(value, str) and value in UNKNOWN_SENTINELS
 
 
+def shown(value: Any) -> str:
+    """A property's value in a message: the value as written, or "not set"."""
+    return "not set" if value is None else repr(value)
+
+
+def require_true(value: Any, path: str) -> Iterator[str]:
+    """The finding for a boolean property that must be true: none when it is, unverifiable when unknown."""
+    if is_unknown(value):
+        yield unverifiable(path)
+    elif value is not True:
+        yield f"{path} = {shown(value)}; allowed: true"
+
+
 class Unverifiable(str):
     """A finding that only the update's real values can decide. The pack reports it as advisory, as the SDK
     reports its own unknown values, so that a preview is never blocked by what it cannot see; during the

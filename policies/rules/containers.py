@@ -15,7 +15,17 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Resource, Stack, as_list, indexed, is_unknown, resource_rule, stack_rule, unverifiable
+from .base import (
+    Resource,
+    Stack,
+    as_list,
+    indexed,
+    is_unknown,
+    require_true,
+    resource_rule,
+    stack_rule,
+    unverifiable,
+)
 from .serverless import refers_to, secret_findings
 
 SERVICE = "aws:ecs/service:Service"
@@ -415,10 +425,9 @@ def ecs_exec_logging(resource: Resource, config: Mapping[str, Any]) -> Iterable[
 def ecr_scan_on_push(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     scanning = resource.get("imageScanningConfiguration")
     scan = scanning.get("scanOnPush") if isinstance(scanning, Mapping) else None
-    if is_unknown(scanning) or is_unknown(scan):
-        yield unverifiable("imageScanningConfiguration.scanOnPush")
-    elif scan is not True:
-        yield f"imageScanningConfiguration.scanOnPush = {scan!r}; allowed: true"
+    if is_unknown(scanning):
+        return [unverifiable("imageScanningConfiguration.scanOnPush")]
+    return require_true(scan, "imageScanningConfiguration.scanOnPush")
 
 
 @resource_rule(

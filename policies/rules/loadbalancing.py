@@ -10,7 +10,17 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
-from .base import Resource, Stack, as_list, is_unknown, resource_rule, stack_rule, unverifiable
+from .base import (
+    Resource,
+    Stack,
+    as_list,
+    is_unknown,
+    require_true,
+    resource_rule,
+    shown,
+    stack_rule,
+    unverifiable,
+)
 from .network import SUBNET, referenced, refers_to
 
 LOAD_BALANCERS = ("aws:lb/loadBalancer:LoadBalancer", "aws:alb/loadBalancer:LoadBalancer")
@@ -30,10 +40,6 @@ FSBP_SSL_POLICIES = [
     "ELBSecurityPolicy-TLS13-1-3-FIPS-2023-04",
 ]
 PROVIDER_DEFAULT_SSL_POLICY = "ELBSecurityPolicy-2016-08"  # allows TLS 1.0
-
-
-def shown(value: Any) -> str:
-    return "not set" if value is None else repr(value)
 
 
 def member(value: Any, key: str) -> Any:
@@ -199,13 +205,6 @@ def lb_target_group_health_check(resource: Resource, config: Mapping[str, Any]) 
 
 
 # --- load balancer settings (L6-L9, L12, L13) ---------------------------------------------------------------
-
-
-def require_true(value: Any, path: str) -> Iterator[str]:
-    if is_unknown(value):
-        yield unverifiable(path)
-    elif value is not True:
-        yield f"{path} = {shown(value)}; allowed: true"
 
 
 @resource_rule(

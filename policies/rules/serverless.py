@@ -12,7 +12,17 @@ import re
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
-from .base import Resource, Stack, as_list, indexed, is_unknown, resource_rule, stack_rule, unverifiable
+from .base import (
+    Resource,
+    Stack,
+    as_list,
+    indexed,
+    is_unknown,
+    require_true,
+    resource_rule,
+    stack_rule,
+    unverifiable,
+)
 
 FUNCTION = "aws:lambda/function:Function"
 FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
@@ -494,9 +504,7 @@ def _settings_cover_stage(method_settings: Resource, stage: Resource) -> bool:
     types=[REST_STAGE],
 )
 def apigateway_xray(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
-    enabled = resource.get("xrayTracingEnabled")
-    if enabled is not True and not is_unknown(enabled):
-        yield f"xrayTracingEnabled = {enabled!r}; allowed: true"
+    return require_true(resource.get("xrayTracingEnabled"), "xrayTracingEnabled")
 
 
 @resource_rule(
@@ -509,9 +517,7 @@ def apigateway_xray(resource: Resource, config: Mapping[str, Any]) -> Iterable[s
     types=[REST_STAGE],
 )
 def apigateway_caching(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
-    enabled = resource.get("cacheClusterEnabled")
-    if enabled is not True and not is_unknown(enabled):
-        yield f"cacheClusterEnabled = {enabled!r}; allowed: true"
+    return require_true(resource.get("cacheClusterEnabled"), "cacheClusterEnabled")
 
 
 @resource_rule(

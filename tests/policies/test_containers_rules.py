@@ -292,7 +292,7 @@ def good_repository(**overrides: Any) -> dict[str, Any]:
 
 def test_a_repository_that_does_not_scan_on_push_is_refused():
     assert check("ecr-scan-on-push", REPOSITORY, good_repository(imageScanningConfiguration=None)) == [
-        "imageScanningConfiguration.scanOnPush = None; allowed: true"]
+        "imageScanningConfiguration.scanOnPush = not set; allowed: true"]
 
 
 def test_a_repository_that_scans_on_push_passes():

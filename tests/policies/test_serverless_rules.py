@@ -370,7 +370,7 @@ def test_a_websocket_stage_without_logging_is_refused_and_an_http_stage_is_not_j
 # --- G3-G8 REST stages and method settings -------------------------------------------------------------------
 
 def test_a_rest_stage_without_xray_is_refused_and_with_it_passes():
-    assert check("apigateway-rest-stage-xray", REST_STAGE, {}) == ["xrayTracingEnabled = None; allowed: true"]
+    assert check("apigateway-rest-stage-xray", REST_STAGE, {}) == ["xrayTracingEnabled = not set; allowed: true"]
     assert check("apigateway-rest-stage-xray", REST_STAGE, {"xrayTracingEnabled": True}) == []
 
 
