@@ -144,7 +144,9 @@ def test_a_private_key_body_without_its_header_is_refused_too():
 
 
 def test_a_restore_in_another_of_the_stacks_azs_is_accepted():
-    load(restoreAz="us-east-1b").check_zones(ZONES)
+    config = load(restoreAz="us-east-1b")
+    config.check_zones(ZONES)  # raises ConfigError when the AZ is refused
+    assert config.server.restore_az == "us-east-1b"
 
 
 def test_a_restore_in_the_servers_own_az_is_refused():
