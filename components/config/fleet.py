@@ -171,7 +171,6 @@ class FleetSettings(Section):
             raise ValueError("does not start with /")
         return value
 
-
     @field_validator("alarm_topic_arn")
     @classmethod
     def _sns_topic_arn(cls, value: str) -> str:

@@ -168,7 +168,6 @@ class FunctionSettings(Section):
             raise ValueError("given without s3Bucket")
         return value
 
-
     def region_problems(self, region: str) -> list[Problem]:
         """The secret must live in the stack's region: the function reads it through the regional endpoint."""
         match = _SECRET_ARN.fullmatch(self.secret_arn) if self.secret_arn else None

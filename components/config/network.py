@@ -64,7 +64,6 @@ class NetworkSettings(Section):
             raise ValueError(f"prefix /{network.prefixlen} leaves subnets of the wrong size")
         return value
 
-
     @field_validator("interface_endpoints")
     @classmethod
     def _no_repeats(cls, value: tuple[str, ...]) -> tuple[str, ...]:

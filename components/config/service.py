@@ -178,8 +178,6 @@ class ServiceSettings(Section):
             raise ValueError("not a Fargate task CPU size")
         return value
 
-
-
     @field_validator("environment")
     @classmethod
     def _environment(cls, value: tuple[str, ...]) -> tuple[str, ...]:
