@@ -13,6 +13,9 @@ from pathlib import Path
 from components.config import ConfigError, load_stack_config
 
 from .analyzer import PolicyPackError, run_pack
+from .compare import CompareError, compare, load_base
+from .cost import UsageError, estimate, load_usage
+from .diagram import DiagramError, draw
 from .recorder import ProgramError, run_program
 from .report import RENDERERS, Result
 from .stackfiles import StackFileError, read_stack_files
@@ -31,6 +34,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="policy config JSON (default policies/config/<environment>.json)")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR,
                         help="directory holding Pulumi.yaml and the stack files (default: this project)")
+    parser.add_argument("--usage", type=Path, help="usage assumptions for the cost estimate (YAML or JSON)")
+    parser.add_argument("--compare", type=Path, metavar="BASE.json",
+                        help="a previous preflight JSON document: report what changed and the monthly cost delta")
+    parser.add_argument("--diagram", type=Path, metavar="FILE.svg",
+                        help="draw the recorded stack to this .svg or .png file (needs Graphviz)")
     return parser.parse_args(argv)
 
 
@@ -60,14 +68,26 @@ def run(args: argparse.Namespace) -> tuple[int, str]:
                             files.main)
     pack = run_pack(args.policy_pack, recording, files.config, policy_config)
     result = Result(recording, [pack])
+    add_cost_compare_diagram(args, result)
     return (EXIT_PASSED if result.passed else EXIT_VIOLATIONS), RENDERERS[args.format](result)
+
+
+def add_cost_compare_diagram(args: argparse.Namespace, result: Result) -> None:
+    """The cost estimate always; the change against a base and the picture when asked for."""
+    result.cost = estimate(result.recording, usage=load_usage(args.usage) if args.usage else None)
+    if args.compare:
+        head = json.loads(RENDERERS["json"](result))
+        result.comparison = compare(load_base(args.compare), head, args.compare.name)
+    if args.diagram:
+        draw(result.recording, args.diagram)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         code, report = run(args)
-    except (StackFileError, ConfigError, ProgramError, PolicyPackError) as error:
+    except (StackFileError, ConfigError, ProgramError, PolicyPackError, UsageError, CompareError,
+            DiagramError) as error:
         return fail(str(error))
     if args.output:
         args.output.write_text(report)

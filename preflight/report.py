@@ -9,6 +9,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from .analyzer import PackResult, Violation
+from .compare import Comparison
+from .cost import CostEstimate
 from .recorder import RecordedResource, Recording, reveal
 
 WAIVED_POLICY = "waived-findings"
@@ -22,6 +24,8 @@ SEVERITY_RANK = {"critical": 0, "high": 1, "medium": 2, "low": 3, "": 4}
 class Result:
     recording: Recording
     packs: list[PackResult]
+    cost: CostEstimate | None = None
+    comparison: Comparison | None = None
 
     @property
     def violations(self) -> list[Violation]:
@@ -82,8 +86,18 @@ def render_text(result: Result) -> str:
     else:
         lines += ["", "Diagnostics:", "  pulumi:pulumi:Stack (" + f"{recording.project}-{recording.stack}):",
                   "    error: preview failed"]
+    lines += _extra_sections(result, "text_lines")
     lines += ["", _summary_line(result)]
     return "\n".join(lines) + "\n"
+
+
+def _extra_sections(result: Result, form: str) -> list[str]:
+    """The cost estimate and the change against a base, each rendered by its own module."""
+    lines: list[str] = []
+    for section in (result.cost, result.comparison):
+        if section is not None:
+            lines += ["", *getattr(section, form)()]
+    return lines
 
 
 def _summary_line(result: Result) -> str:
@@ -164,6 +178,10 @@ def render_json(result: Result) -> str:
         "summary": {"resources": len(recording.resources), "mandatory": result.count("mandatory"),
                     "advisory": result.count("advisory"), "waived": len(result.waived), "passed": result.passed},
     }
+    if result.cost is not None:
+        document["cost"] = result.cost.as_json()
+    if result.comparison is not None:
+        document["compare"] = result.comparison.as_json()
     return json.dumps(document, indent=2, sort_keys=False) + "\n"
 
 
@@ -252,6 +270,7 @@ def render_markdown(result: Result) -> str:
             lines.append(f"| {v.enforcement_level} | {v.severity} | `{v.policy}` | "
                          f"`{v.resource_name}` ({display_type(v.resource_type)}) | {_markdown_cell(v.message)} | "
                          f"{_markdown_cell(v.remediation)} |")
+    lines += _extra_sections(result, "markdown_lines")
     return "\n".join(lines) + "\n"
 
 
