@@ -167,30 +167,30 @@ def _label(resource: RecordedResource) -> str:
 
 
 def _edges(recording: Recording, relations: Relations, drawn: dict[str, RecordedResource]) -> list[Edge]:
-    """One edge per pair of drawn resources joined by a reference, directly or through connectors (forward along
-    references, with at most one step back to a resource that refers to a connector)."""
-    referrers: dict[str, list[tuple[str, RecordedResource]]] = {}
-    forward: dict[str, list[tuple[str, RecordedResource]]] = {}
+    """One edge per pair of drawn resources joined by a reference, directly or through connectors, following
+    references both ways but through each connector type at most once (load balancer <- listener -> target group
+    <- fleet joins the two; fleet -> target group <- rule -> listener <- rule -> target group <- service does not)."""
+    neighbours: dict[str, list[tuple[str, RecordedResource]]] = {r.urn: [] for r in recording.resources}
     for resource in recording.resources:
-        forward[resource.urn] = list(relations.referenced(resource))
-        for key, target in forward[resource.urn]:
-            referrers.setdefault(target.urn, []).append((key, resource))
+        for key, target in relations.referenced(resource):
+            neighbours[resource.urn].append((key, target))
+            neighbours[target.urn].append((key, resource))
     found: dict[frozenset[str], str] = {}
     for start in sorted(drawn):
-        queue = deque([(start, 0, "")])
-        seen = {(start, 0)}
+        queue = deque([(start, frozenset(), "")])
+        seen = {(start, frozenset())}
         while queue:
-            urn, backs, label = queue.popleft()
-            steps = [(key, t, backs) for key, t in forward[urn]]
-            if backs == 0:
-                steps += [(key, t, 1) for key, t in referrers.get(urn, [])]
-            for key, target, used in steps:
+            urn, used, label = queue.popleft()
+            for key, target in neighbours[urn]:
                 step_label = label or (key if target.urn in drawn else target.type.split(":")[-1])
-                if target.urn in drawn and target.urn != start:
-                    found.setdefault(frozenset((start, target.urn)), step_label)
-                elif target.type in CONNECTOR_TYPES and (target.urn, used) not in seen:
-                    seen.add((target.urn, used))
-                    queue.append((target.urn, used, step_label))
+                if target.urn in drawn:
+                    if target.urn != start:
+                        found.setdefault(frozenset((start, target.urn)), step_label)
+                elif target.type in CONNECTOR_TYPES and target.type not in used:
+                    state = (target.urn, used | {target.type})
+                    if state not in seen:
+                        seen.add(state)
+                        queue.append((*state, step_label))
     edges = []
     for pair, label in sorted(found.items(), key=lambda item: sorted(item[0])):
         first, second = sorted(pair, key=lambda urn: (NODE_TYPES[drawn[urn].type][1], urn))
