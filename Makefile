@@ -8,6 +8,7 @@ STAMP := $(VENV)/.installed
 .PHONY: preflight test lint unit docs bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
+	command -v dot >/dev/null || (apt-get update && apt-get install -y graphviz)  # the preflight's --diagram
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
@@ -15,6 +16,7 @@ $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
 
 preflight: $(STAMP)
 	$(PY) -m preflight --stack $(STACK)
+	$(PY) -m preflight.cost dev prod
 
 test: lint unit
 

@@ -146,9 +146,16 @@ class CostEstimate:
         return sorted(self.resources, key=lambda r: (-r.monthly, r.urn))[:count]
 
     def text_lines(self, top: int = 5) -> list[str]:
-        lines = [f"Monthly cost estimate: {self.monthly:.2f} {self.currency} ({len(self.resources)} priced resources, "
-                 f"{len(self.unpriced)} charges unpriced; prices from preflight/prices/{self.price_table})"]
+        bound = f", a lower bound: {len(self.unpriced)} charges have no price in the table" if self.unpriced else ""
+        lines = [f"Monthly cost estimate: {self.monthly:.2f} {self.currency}{bound} (prices from "
+                 f"preflight/prices/{self.price_table}; the JSON document has each resource's arithmetic)"]
         lines += [f"    {r.monthly:9.2f}  {r.name} ({r.type.split(':')[-1]}, {r.region})" for r in self.top(top)]
+        order = list(ESTIMATORS)  # the biggest charges first: compute and network before logs and alarms
+        names = list(dict.fromkeys(u.name for u in sorted(
+            self.unpriced, key=lambda u: (order.index(u.type) if u.type in order else len(order), u.name))))
+        if names:
+            lines.append(f"    unpriced: {', '.join(names[:8])}" + (f" and {len(names) - 8} more" if len(names) > 8
+                                                                     else ""))
         lines.append("    assumptions: " + ", ".join(f"{k}={v}" for k, v in self.assumptions.items()
                                                       if k != "resources"))
         return lines
@@ -473,3 +480,33 @@ def _stack_region(recording: Recording) -> str:
         if resource.type == "pulumi:providers:aws" and resource.name.startswith("default"):
             return str(resource.inputs.get("region", ""))
     return ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m preflight.cost dev prod``: each stack's monthly cost with its assumptions (``make preflight``)."""
+    import argparse
+    import sys
+
+    from .recorder import ProgramError, run_program
+    from .stackfiles import StackFileError, read_stack_files
+
+    parser = argparse.ArgumentParser(prog="python -m preflight.cost", description=main.__doc__)
+    parser.add_argument("stacks", nargs="+")
+    parser.add_argument("--project-dir", type=Path, default=Path.cwd())
+    parser.add_argument("--usage", type=Path)
+    args = parser.parse_args(argv)
+    try:
+        usage = load_usage(args.usage) if args.usage else None
+        for stack in args.stacks:
+            files = read_stack_files(args.project_dir.resolve(), stack)
+            recording = run_program(files.project_dir, files.project, stack, files.config, files.secret_keys,
+                                    files.main)
+            print(f"{stack}: " + "\n".join(estimate(recording, usage=usage).text_lines()))
+    except (UsageError, StackFileError, ProgramError) as error:
+        print(f"error: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -142,7 +142,7 @@ def read_offer(service: str, region: str, offers: Path | None) -> tuple[dict[str
     url = OFFER_URL.format(service=service, region=region)
     if offers is not None:
         return json.loads((offers / service / region / "index.json").read_text()), url
-    with urllib.request.urlopen(url, timeout=600) as response:  # noqa: S310 (a fixed https URL)
+    with urllib.request.urlopen(url, timeout=600) as response:
         return json.load(response), url
 
 

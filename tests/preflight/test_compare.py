@@ -64,7 +64,7 @@ def test_identical_documents_have_no_change():
 def test_a_base_that_is_not_a_preflight_document_is_refused_with_what_is_allowed(tmp_path: Path):
     base = tmp_path / "base.json"
     base.write_text('{"violations": []}')
-    with pytest.raises(CompareError, match="no 'resources' list.*--format json"):
+    with pytest.raises(CompareError, match=r"no 'resources' list.*--format json"):
         load_base(base)
 
 

@@ -56,7 +56,7 @@ def test_two_products_giving_one_key_different_prices_is_an_error_not_a_silent_p
     document = offer("AWSELB")
     sku = "TESTALBOUTPOSTS1"
     document["products"][sku]["attributes"]["usagetype"] = "EU-LoadBalancerUsage"
-    with pytest.raises(ValueError, match="alb.hour: two products give different prices"):
+    with pytest.raises(ValueError, match=r"alb\.hour: two products give different prices"):
         update_prices.parse_offer(document, update_prices.elb)
 
 
