@@ -89,8 +89,21 @@ def test_a_volume_restored_from_a_snapshot_is_as_large_as_the_snapshot_source():
     assert monthly(stack(source, snap, restored), "restored") == pytest.approx(40 * price("ebs.gp3.gbMonth"))
 
 
-def test_a_kms_key_costs_one_key_month():
-    assert monthly(stack(resource("aws:kms/key:Key", "key", {})), "key") == pytest.approx(price("kms.keyMonth"))
+def test_a_kms_key_costs_one_key_month_and_its_assumed_requests():
+    expected = price("kms.keyMonth") + DEFAULT_USAGE["kms.requestsPerMonth"] / 10_000 * price("kms.requests.10k")
+    assert monthly(stack(resource("aws:kms/key:Key", "key", {})), "key") == pytest.approx(expected)
+
+
+def test_a_web_acl_costs_its_month_its_rules_and_its_assumed_requests():
+    acl = stack(resource("aws:wafv2/webAcl:WebAcl", "waf", {"rules": [{"name": "a"}, {"name": "b"}]}), region=EU)
+    expected = price("waf.webAclMonth", EU) + 2 * price("waf.ruleMonth", EU) + \
+        DEFAULT_USAGE["waf.requestsPerMonth"] / 1e6 * price("waf.requests.million", EU)
+    assert monthly(acl, "waf") == pytest.approx(expected)
+
+
+def test_an_elastic_ip_costs_its_public_ipv4_hours():
+    eip = stack(resource("aws:ec2/eip:Eip", "eip", {"domain": "vpc"}))
+    assert monthly(eip, "eip") == pytest.approx(HOURS * price("vpc.publicIpv4.hour"))
 
 
 def test_a_function_costs_its_assumed_requests_and_gb_seconds_by_architecture():
@@ -167,9 +180,11 @@ def test_a_gateway_endpoint_has_no_charge():
 
 def test_a_resource_of_an_explicit_provider_is_priced_in_that_providers_region():
     key = resource("aws:kms/key:Key", "dr-key", {}, provider=f"{DR_PROVIDER}::dr-id")
-    [cost] = estimate(stack(key)).resources
+    result = estimate(stack(key))
+    [cost] = result.resources
     assert cost.region == "eu-central-1"
     assert cost.monthly == pytest.approx(price("kms.keyMonth", "eu-central-1"))
+    assert any("no price for kms.requests.10k in eu-central-1" in u.reason for u in result.unpriced)
 
 
 def test_a_charge_with_no_price_in_the_table_is_reported_unpriced_and_adds_nothing():
