@@ -9,6 +9,7 @@ import argparse
 import json
 import sys
 from pathlib import Path
+from typing import NamedTuple
 
 from components.config import ConfigError, load_stack_config
 
@@ -34,12 +35,35 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="policy config JSON (default policies/config/<environment>.json)")
     parser.add_argument("--project-dir", type=Path, default=PROJECT_DIR,
                         help="directory holding Pulumi.yaml and the stack files (default: this project)")
-    parser.add_argument("--usage", type=Path, help="usage assumptions for the cost estimate (YAML or JSON)")
-    parser.add_argument("--compare", type=Path, metavar="BASE.json",
+    parser.add_argument("--usage", type=_checked(load_usage), metavar="FILE",
+                        help="usage assumptions for the cost estimate (YAML or JSON)")
+    parser.add_argument("--compare", type=_checked(load_base), metavar="BASE.json",
                         help="a previous preflight JSON document: report what changed and the monthly cost delta")
-    parser.add_argument("--diagram", type=Path, metavar="FILE.svg",
+    parser.add_argument("--diagram", type=_diagram_path, metavar="FILE.svg",
                         help="draw the recorded stack to this .svg or .png file (needs Graphviz)")
     return parser.parse_args(argv)
+
+
+def _checked(load):
+    """An argparse type that reads the file at once, so that a bad usage file or base document exits 2 before the
+    program runs; the loaded value keeps its path as ``.path``."""
+    def read(text: str):
+        try:
+            return _Loaded(Path(text), load(Path(text)))
+        except (UsageError, CompareError) as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return read
+
+
+def _diagram_path(text: str) -> Path:
+    if Path(text).suffix.lower() not in (".svg", ".png"):
+        raise argparse.ArgumentTypeError(f"{text}: unsupported file type '{Path(text).suffix}'; allowed: .svg, .png")
+    return Path(text)
+
+
+class _Loaded(NamedTuple):
+    path: Path
+    value: dict
 
 
 def fail(message: str) -> int:
@@ -74,10 +98,10 @@ def run(args: argparse.Namespace) -> tuple[int, str]:
 
 def add_cost_compare_diagram(args: argparse.Namespace, result: Result) -> None:
     """The cost estimate always; the change against a base and the picture when asked for."""
-    result.cost = estimate(result.recording, usage=load_usage(args.usage) if args.usage else None)
+    result.cost = estimate(result.recording, usage=args.usage.value if args.usage else None)
     if args.compare:
         head = json.loads(RENDERERS["json"](result))
-        result.comparison = compare(load_base(args.compare), head, args.compare.name)
+        result.comparison = compare(args.compare.value, head, args.compare.path.name)
     if args.diagram:
         draw(result.recording, args.diagram)
 
@@ -86,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
         code, report = run(args)
-    except (StackFileError, ConfigError, ProgramError, PolicyPackError, UsageError, CompareError,
-            DiagramError) as error:
+    except (StackFileError, ConfigError, ProgramError, PolicyPackError, DiagramError) as error:
         return fail(str(error))
     if args.output:
         args.output.write_text(report)

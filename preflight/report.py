@@ -91,10 +91,10 @@ def render_text(result: Result) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _extra_sections(result: Result, form: str) -> list[str]:
+def _extra_sections(result: Result, form: str, sections: tuple[str, ...] = ("cost", "comparison")) -> list[str]:
     """The cost estimate and the change against a base, each rendered by its own module."""
     lines: list[str] = []
-    for section in (result.cost, result.comparison):
+    for section in (getattr(result, name) for name in sections):
         if section is not None:
             lines += ["", *getattr(section, form)()]
     return lines
@@ -264,13 +264,14 @@ def render_markdown(result: Result) -> str:
     lines = [f"### Preflight of `{result.recording.stack}`: {verdict}", "",
              f"{len(result.recording.resources)} resources; {result.count('mandatory')} mandatory and "
              f"{result.count('advisory')} advisory violations.", ""]
+    lines += [*_extra_sections(result, "markdown_lines", ("comparison",))[1:], ""] if result.comparison else []
     if result.violations:
         lines += ["| Level | Severity | Policy | Resource | Message | Fix |", "|---|---|---|---|---|---|"]
         for v in sorted(result.violations, key=_violation_order):
             lines.append(f"| {v.enforcement_level} | {v.severity} | `{v.policy}` | "
                          f"`{v.resource_name}` ({display_type(v.resource_type)}) | {_markdown_cell(v.message)} | "
                          f"{_markdown_cell(v.remediation)} |")
-    lines += _extra_sections(result, "markdown_lines")
+    lines += _extra_sections(result, "markdown_lines", ("cost",))
     return "\n".join(lines) + "\n"
 
 

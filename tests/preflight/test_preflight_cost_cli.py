@@ -52,6 +52,7 @@ def test_compare_reports_added_removed_changed_and_the_cost_delta_in_json_and_ma
     assert change["cost"]["delta"] == pytest.approx(10, abs=0.01)
     markdown = preflight("--stack", "dev", "--format", "markdown", "--compare", str(tmp_path / "base.json")).stdout
     assert "#### Change against `base.json`" in markdown and "**+10.00** a month" in markdown
+    assert markdown.index("#### Change against") < markdown.index("| Level |")  # what a reviewer wants first
 
 
 def test_diagram_draws_the_dev_stack_to_an_svg(tmp_path: Path):
@@ -73,3 +74,9 @@ def test_a_usage_file_with_an_unknown_key_exits_2_naming_it(tmp_path: Path):
 def test_a_missing_base_document_exits_2(tmp_path: Path):
     run = preflight("--stack", "dev", "--compare", str(tmp_path / "nowhere.json"))
     assert run.returncode == 2 and "not found" in run.stderr
+
+
+def test_a_diagram_file_of_another_type_exits_2_before_the_program_runs():
+    run = preflight("--stack", "dev", "--diagram", "stack.pdf")
+    assert run.returncode == 2
+    assert "unsupported file type '.pdf'; allowed: .svg, .png" in run.stderr
