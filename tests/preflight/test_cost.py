@@ -82,6 +82,14 @@ def test_a_gp3_volume_costs_its_size_and_its_baseline_performance_is_included():
     assert monthly(data, "data") == pytest.approx(50 * price("ebs.gp3.gbMonth"))
 
 
+def test_gp3_iops_and_throughput_above_the_baseline_are_priced_per_month():
+    data = stack(resource("aws:ebs/volume:Volume", "data", {"type": "gp3", "size": 100, "iops": 6000,
+                                                             "throughput": 250}))
+    expected = 100 * price("ebs.gp3.gbMonth") + 3000 * price("ebs.gp3.iopsMonth") + \
+        125 * price("ebs.gp3.throughputMonth")
+    assert monthly(data, "data") == pytest.approx(expected)
+
+
 def test_a_volume_restored_from_a_snapshot_is_as_large_as_the_snapshot_source():
     source = resource("aws:ebs/volume:Volume", "data", {"type": "gp3", "size": 40}, id_="vol-1")
     snap = resource("aws:ebs/snapshot:Snapshot", "snap", {"volumeId": "vol-1"}, id_="snap-1")
