@@ -103,7 +103,7 @@ def build_graph(recording: Recording) -> Graph:
     stack_region = next((str(r.inputs.get("region", "")) for r in recording.resources
                          if r.type == "pulumi:providers:aws" and r.name.startswith("default")), "")
     graph = Graph()
-    az_of_subnet = _layout_clusters(recording, graph)
+    az_of_subnet = _layout_clusters(recording, relations, graph)
     drawn = {r.urn: r for r in recording.resources if r.type in NODE_TYPES}
     for resource in drawn.values():
         kind, _, icon = NODE_TYPES[resource.type]
@@ -113,12 +113,11 @@ def build_graph(recording: Recording) -> Graph:
     return graph
 
 
-def _layout_clusters(recording: Recording, graph: Graph) -> dict[str, str]:
+def _layout_clusters(recording: Recording, relations: Relations, graph: Graph) -> dict[str, str]:
     """A cluster per VPC, per AZ inside it and per subnet inside that; returns the subnet URN -> its cluster id."""
     subnet_cluster = {}
     for vpc in recording.of_type(VPC_TYPE):
         graph.clusters.append(Cluster(vpc.urn, f"VPC {vpc.name} {vpc.inputs.get('cidrBlock', '')}".strip(), ""))
-    relations = Relations(recording)
     for subnet in sorted(recording.of_type(SUBNET_TYPE), key=lambda s: s.name):
         vpc = relations.find(subnet.inputs.get("vpcId"))
         parent = vpc.urn if vpc is not None else ""
