@@ -8,7 +8,9 @@ STAMP := $(VENV)/.installed
 .PHONY: preflight test lint unit docs bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt policies/requirements.txt
-	command -v dot >/dev/null || (apt-get update && apt-get install -y graphviz)  # the preflight's --diagram
+	# Graphviz draws the preflight's --diagram; installed here where we may (root, as in CI), else say so.
+	command -v dot >/dev/null || (apt-get update -qq && apt-get install -y -qq graphviz) \
+		|| echo 'warning: install Graphviz (apt-get install graphviz) for --diagram and its tests'
 	python3 -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
