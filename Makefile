@@ -24,6 +24,7 @@ test: lint unit
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	PATH="$(CURDIR)/$(VENV)/bin:$$PATH" $(VENV)/bin/actionlint
 
 unit: $(STAMP)
 	$(VENV)/bin/pytest -n 2 -p no:cacheprovider

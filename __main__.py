@@ -2,6 +2,7 @@
 
 import pulumi
 
+from components.ci import CiAccess, CiAccessArgs
 from components.config import stack_config_from_pulumi
 from components.context import available_zones, lookup_context
 from components.encryption import StackKey, StackKeyArgs
@@ -87,3 +88,10 @@ if load_balancer and config.service.enabled:
     pulumi.export("repositoryUrl", service.repository_url)
     pulumi.export("clusterName", service.cluster_name)
     pulumi.export("serviceName", service.service_name)
+
+# --- CI access (components/ci.py): the role GitHub Actions assumes to deploy this stack ---
+if config.ci.enabled:
+    dr_regions = [config.server.dr_region] if config.server.enabled and config.server.dr_region else []
+    ci = CiAccess("ci", CiAccessArgs(settings=config.ci, context=context, regions=[config.region, *dr_regions]))
+    pulumi.export("ciRoleArn", ci.role_arn)
+    pulumi.export("ciOidcProviderArn", ci.provider_arn)

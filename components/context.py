@@ -30,6 +30,18 @@ class DeployContext:
         """Every log group of the stack is named under one of these, so the KMS key can be scoped to them."""
         return [f"/{self.project}/{self.stack}/", f"/aws/lambda/{self.name_prefix}-"]
 
+    @property
+    def iam_path(self) -> str:
+        """Every role and instance profile of the stack lives under this IAM path, so that the CI role's
+        IAM permissions can be limited to the stack's own roles (components/ci.py)."""
+        return f"/{self.project}/{self.stack}/"
+
+    @property
+    def bucket_prefix(self) -> str:
+        """Prefix of the stack's S3 bucket names: lower case, as S3 requires, and at most the 37 characters
+        that the provider's bucket_prefix takes, so the CI role can be limited to the stack's buckets."""
+        return f"{self.name_prefix.lower()[:36]}-"
+
     def log_group_name(self, purpose: str) -> str:
         return f"/{self.project}/{self.stack}/{purpose}"
 

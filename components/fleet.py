@@ -179,6 +179,7 @@ class Fleet(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{name}-role",
+            path=args.context.iam_path,
             description="Fleet instances: managed through Systems Manager",
             assume_role_policy=to_json(instance_trust_policy()),
             tags=self._tags("instances"),
@@ -187,7 +188,8 @@ class Fleet(pulumi.ComponentResource):
         ctx = args.context
         aws.iam.RolePolicy(f"{name}-ssm", role=role.id, opts=self._child,
                            policy=to_json(session_manager_policy(ctx.partition, ctx.region, ctx.account_id)))
-        profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, tags=self._tags("instances"),
+        profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, path=ctx.iam_path,
+                                          tags=self._tags("instances"),
                                           opts=self._child)
         launch_template = self._launch_template(security_group, profile)
         # The stack key's policy does not name Auto Scaling's service-linked role; without this grant it

@@ -246,6 +246,7 @@ class Function(pulumi.ComponentResource):
         # --- Role ----------------------------------------------------------------------------------------
         role = aws.iam.Role(
             f"{name}-role",
+            path=ctx.iam_path,
             description=f"Execution role of the Lambda function {self.function_name}",
             assume_role_policy=to_json(service_trust_policy("lambda.amazonaws.com", ctx.account_id)),
             tags=self._tags("function"),

@@ -281,8 +281,8 @@ class LoadBalancer(pulumi.ComponentResource):
         no ACLs, versioned, objects expiring after the configured days, TLS only."""
         settings, ctx = self._args.settings, self._args.context
         name = f"{self._name}-logs"
-        bucket = aws.s3.Bucket(name, force_destroy=ctx.environment != "prod", tags=self._tags("alb-logs"),
-                               opts=self._child)
+        bucket = aws.s3.Bucket(name, bucket_prefix=ctx.bucket_prefix, force_destroy=ctx.environment != "prod",
+                               tags=self._tags("alb-logs"), opts=self._child)
         public_access = aws.s3.BucketPublicAccessBlock(
             f"{name}-public-access", bucket=bucket.id, block_public_acls=True, block_public_policy=True,
             ignore_public_acls=True, restrict_public_buckets=True, opts=self._child,

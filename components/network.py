@@ -177,6 +177,7 @@ class Network(pulumi.ComponentResource):
         )
         role = aws.iam.Role(
             f"{self._name}-flow-logs-role",
+            path=ctx.iam_path,
             description="Lets VPC Flow Logs deliver to the stack's flow log group",
             assume_role_policy=to_json(service_trust_policy("vpc-flow-logs.amazonaws.com", ctx.account_id)),
             tags=self._tags("flow-logs"),

@@ -327,6 +327,7 @@ class Server(pulumi.ComponentResource):
         ctx = self._args.context
         role = aws.iam.Role(
             f"{self._name}-role",
+            path=ctx.iam_path,
             description="The web server: Session Manager access only",
             assume_role_policy=to_json(instance_trust_policy()),
             tags=self._tags("role"),
@@ -338,7 +339,8 @@ class Server(pulumi.ComponentResource):
             policy=to_json(session_manager_policy(ctx.partition, ctx.region, ctx.account_id)),
             opts=self._child,
         )
-        return aws.iam.InstanceProfile(f"{self._name}-profile", role=role.name, tags=self._tags("profile"),
+        return aws.iam.InstanceProfile(f"{self._name}-profile", role=role.name, path=ctx.iam_path,
+                                       tags=self._tags("profile"),
                                        opts=self._child)
 
     def _instance(self, security_group: aws.ec2.SecurityGroup, key_pair: aws.ec2.KeyPair | None,
@@ -426,6 +428,7 @@ class Server(pulumi.ComponentResource):
         key_arns = [self._args.key_arn] + ([dr_key.arn] if dr_key else [])
         role = aws.iam.Role(
             f"{self._name}-backup-role",
+            path=ctx.iam_path,
             description="Data Lifecycle Manager: snapshots of the server's data volume",
             assume_role_policy=to_json(service_trust_policy("dlm.amazonaws.com", ctx.account_id)),
             tags=self._tags("backup-role"),

@@ -399,6 +399,7 @@ class Service(pulumi.ComponentResource):
         ctx = self._args.context
         return aws.iam.Role(
             f"{self._name}-{purpose}-role",
+            path=ctx.iam_path,
             description=description,
             assume_role_policy=to_json(service_trust_policy(TASKS_SERVICE, ctx.account_id)),
             tags=self._tags(f"{purpose}-role"),

@@ -9,6 +9,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from .base import _MISSING, PROJECT, ConfigError, Problem, Section, full_key, parse_section, setting
+from .ci import CiSettings
 from .fleet import FleetSettings, alarm_topic_in_stack_region, fleet_problems, listener_rule_priorities_unique
 from .function import FunctionSettings
 from .load_balancer import LoadBalancerSettings, certificate_in_stack_region
@@ -63,6 +64,7 @@ SECTIONS: dict[str, type[Section]] = {
     "fleet": FleetSettings,
     "function": FunctionSettings,
     "service": ServiceSettings,
+    "ci": CiSettings,
 }
 
 
@@ -82,6 +84,7 @@ class StackConfig(BaseModel):
     fleet: FleetSettings
     function: FunctionSettings
     service: ServiceSettings
+    ci: CiSettings
 
     @property
     def is_prod(self) -> bool:

@@ -170,6 +170,9 @@ STAR_ONLY_ACTIONS: tuple[str, ...] = (
     "secretsmanager:ListSecrets",
     "secretsmanager:GetRandomPassword",
     "tag:GetResources",
+    # Creating what has no ARN yet: the Service Authorization Reference lists no resource type for them.
+    "kms:CreateKey",
+    "acm:RequestCertificate",
 )
 
 ACTION_TABLE: dict[str, tuple[str, ...]] = {
