@@ -11,8 +11,10 @@ import sys
 from pathlib import Path
 
 from components.config import ConfigError, load_stack_config
+from components.config.readiness import deploy_prerequisites
 
 from .analyzer import PolicyPackError, run_pack
+from .readiness import placeholder_values
 from .recorder import ProgramError, run_program
 from .report import RENDERERS, Result
 from .stackfiles import StackFileError, read_stack_files
@@ -59,7 +61,9 @@ def run(args: argparse.Namespace) -> tuple[int, str]:
     recording = run_program(files.project_dir, files.project, args.stack, files.config, files.secret_keys,
                             files.main)
     pack = run_pack(args.policy_pack, recording, files.config, policy_config)
-    result = Result(recording, [pack])
+    # Placeholders (any program) and this project's own prerequisites; they inform, never change the exit code.
+    readiness = placeholder_values(files.config, files.secret_keys) + deploy_prerequisites(config)
+    result = Result(recording, [pack], readiness)
     return (EXIT_PASSED if result.passed else EXIT_VIOLATIONS), RENDERERS[args.format](result)
 
 
