@@ -87,7 +87,7 @@ class ServiceSettings(Section):
         True, "Build app/web's Dockerfile and push it to the stack's repository during `pulumi up` (needs Docker "
         "where it runs), so the first deploy has an image to run; the tag is imageTag, or the hash of app/web's "
         "files when imageTag is empty. Ignored when image is set.",
-        "true | false; not set true together with image",
+        "true | false (true is ignored when image is set)",
     )
     keep_images: int = setting(
         30, "Images the ECR lifecycle policy keeps; older ones are deleted (untagged ones after a day).",
@@ -246,11 +246,7 @@ def service_problems(service: ServiceSettings) -> list[Problem]:
         problems.append(Problem(_key("desiredTasks"), service.desired_tasks,
                                 f"outside {_key('minTasks')} to {_key('maxTasks')}; allowed: "
                                 f"{service.min_tasks} to {service.max_tasks}"))
-    if service.image and service.build and "build" in service.model_fields_set:
-        problems.append(Problem(_key("build"), True,
-                                f"given together with {_key('image')}, an image built elsewhere; allowed: build the "
-                                f"stack's own image (imageTag optional), or run image"))
-    elif not service.image and not service.image_tag and not service.build:
+    if not service.image and not service.image_tag and not service.build:
         problems.append(Problem(_key("imageTag"), service.image_tag,
                                 f"neither {_key('image')} nor imageTag says what to run; allowed: the tag CI pushed "
                                 f"to the stack's repository, set image, or set {_key('build')} true"))
