@@ -21,7 +21,9 @@ DOCUMENTATION_NETWORKS = tuple(ipaddress.ip_network(cidr) for cidr in (
 ))
 _DOCUMENTATION_ARN = re.compile(rf"\barn:[\w-]+:[\w-]+:[\w-]*:{DOCUMENTATION_ACCOUNT}:\S*")
 # example.com/.net/.org and any of their subdomains (RFC 2606), as a host, in a URL or an e-mail address.
-_EXAMPLE_DOMAIN = re.compile(r"(?<![\w-])((?:[a-z0-9-]+\.)*example\.(?:com|net|org))(?![\w-])", re.IGNORECASE)
+# The name must end there: example.com.evil.io is not under example.com.
+_EXAMPLE_DOMAIN = re.compile(r"(?<![\w-])((?:[a-z0-9-]+\.)*example\.(?:com|net|org))(?![\w-]|\.[a-z0-9])",
+                             re.IGNORECASE)
 
 
 def placeholder_values(config: Mapping[str, Any], secret_keys: Iterable[str] = ()) -> list[dict[str, str]]:

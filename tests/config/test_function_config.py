@@ -136,3 +136,12 @@ def test_a_secret_in_another_region_is_refused_naming_both_regions():
     (problem,) = function_settings(secretArn=SECRET_ARN).region_problems("eu-west-1")
     assert problem.key == "aws-compute:function.secretArn" and problem.value == SECRET_ARN
     assert "in us-east-1, not in the stack's region; allowed: a secret in eu-west-1" in problem.message
+
+
+def test_a_reservation_above_the_old_1000_account_default_is_accepted_for_raised_quotas():
+    # The quota is the account's, read by the preflight's deploy readiness, not a fixed 1,000.
+    assert function_settings(reservedConcurrency="4900").reserved_concurrency == 4900
+
+
+def test_no_concurrency_is_reserved_by_default():
+    assert function_settings().reserved_concurrency == -1
