@@ -29,8 +29,9 @@ TARGET_5XX_PER_MINUTE = 10
 ENABLED_METRICS = ("GroupMinSize", "GroupMaxSize", "GroupDesiredCapacity", "GroupInServiceInstances",
                    "GroupPendingInstances", "GroupTerminatingInstances", "GroupTotalInstances")
 # An instance refresh launches each replacement before it terminates the old instance: never below the
-# desired capacity in service, at most twice it meanwhile (AWS allows max - min <= 100). With 90 % a group
-# of one would lose its only instance first.
+# desired capacity in service, at most twice it meanwhile (the EC2 Auto Scaling API reference, RefreshPreferences
+# and InstanceMaintenancePolicy: max 100-200, max - min at most 100). With 90 % a group of one lost its only
+# instance first.
 REFRESH_MIN_HEALTHY_PERCENT, REFRESH_MAX_HEALTHY_PERCENT = 100, 200
 AUTOSCALING_SERVICE = "autoscaling.amazonaws.com"
 # IAM names the role AWSServiceRoleForAutoScaling_<suffix>; a role name has at most 64 characters.
