@@ -8,6 +8,7 @@ scales on CPU, by steps on two alarms or by target tracking, as the config choos
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -27,7 +28,15 @@ ALARM_PERIOD_SECONDS = 60
 TARGET_5XX_PER_MINUTE = 10
 ENABLED_METRICS = ("GroupMinSize", "GroupMaxSize", "GroupDesiredCapacity", "GroupInServiceInstances",
                    "GroupPendingInstances", "GroupTerminatingInstances", "GroupTotalInstances")
-REFRESH_MIN_HEALTHY_PERCENT = 90
+# An instance refresh launches each replacement before it terminates the old instance: never below the
+# desired capacity in service, at most twice it meanwhile (the EC2 Auto Scaling API reference, RefreshPreferences
+# and InstanceMaintenancePolicy: max 100-200, max - min at most 100). With 90 % a group of one lost its only
+# instance first.
+REFRESH_MIN_HEALTHY_PERCENT, REFRESH_MAX_HEALTHY_PERCENT = 100, 200
+AUTOSCALING_SERVICE = "autoscaling.amazonaws.com"
+# IAM names the role AWSServiceRoleForAutoScaling_<suffix>; a role name has at most 64 characters.
+AUTOSCALING_ROLE_PREFIX = "AWSServiceRoleForAutoScaling_"
+MAX_ROLE_SUFFIX = 64 - len(AUTOSCALING_ROLE_PREFIX)
 # What Auto Scaling needs of a customer-managed key to launch instances with volumes encrypted by it.
 AUTOSCALING_KEY_OPERATIONS = ("Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey",
                               "GenerateDataKeyWithoutPlaintext", "DescribeKey", "CreateGrant")
@@ -88,11 +97,11 @@ def health_alarm_plan(settings: FleetSettings) -> list[AlarmSpec]:
     ]
 
 
-def autoscaling_service_role_arn(partition: str, account_id: str) -> str:
-    """The service-linked role that EC2 Auto Scaling launches instances with (AWS creates it with the
-    account's first Auto Scaling group, or on `aws iam create-service-linked-role`)."""
-    return (f"arn:{partition}:iam::{account_id}:role/aws-service-role/autoscaling.amazonaws.com/"
-            f"AWSServiceRoleForAutoScaling")
+def autoscaling_role_suffix(name_prefix: str) -> str:
+    """The custom suffix of the stack's own Auto Scaling service-linked role: one role per stack, so it never
+    collides with the account's default AWSServiceRoleForAutoScaling (which a new account does not have yet)
+    nor with another stack's. IAM allows letters, digits and _+=,.@- in it."""
+    return re.sub(r"[^\w+=,.@-]", "-", name_prefix)[:MAX_ROLE_SUFFIX]
 
 
 def service_environment(settings: FleetSettings, environment: str, lb_idle_timeout: int) -> dict[str, str]:
@@ -192,12 +201,25 @@ class Fleet(pulumi.ComponentResource):
                                           tags=self._tags("instances"),
                                           opts=self._child)
         launch_template = self._launch_template(security_group, profile)
-        # The stack key's policy does not name Auto Scaling's service-linked role; without this grant it
-        # could not create the encrypted root volumes, and every launch would fail.
+        # The group launches with a service-linked role the stack owns: a grant to the account's default
+        # role fails on an account that has never had an Auto Scaling group (InvalidArnException), since AWS
+        # creates that role only with the first group. Custom suffixes: Auto Scaling user guide,
+        # "Service-linked roles for Amazon EC2 Auto Scaling"; a deleted stack deletes its role after its group.
+        service_role = aws.iam.ServiceLinkedRole(
+            f"{name}-autoscaling-role",
+            aws_service_name=AUTOSCALING_SERVICE,
+            custom_suffix=autoscaling_role_suffix(ctx.name_prefix),
+            description=f"EC2 Auto Scaling for the {ctx.name_prefix} fleet",
+            tags=self._tags("autoscaling-role"),
+            opts=self._child,
+        )
+        # The stack key's policy does not name the service-linked role; without this grant it could not
+        # create the encrypted root volumes, and every launch would fail. (The provider retries CreateGrant
+        # while the new role propagates through IAM.)
         key_grant = aws.kms.Grant(
             f"{name}-key-grant",
             key_id=args.key_arn,
-            grantee_principal=autoscaling_service_role_arn(ctx.partition, ctx.account_id),
+            grantee_principal=service_role.arn,
             operations=list(AUTOSCALING_KEY_OPERATIONS),
             opts=self._child,
         )
@@ -221,9 +243,11 @@ class Fleet(pulumi.ComponentResource):
                 "id": launch_template.id, "version": launch_template.latest_version.apply(str)},
             mixed_instances_policy=self._mixed_instances(launch_template) if settings.mixed_instances else None,
             capacity_rebalance=settings.mixed_instances,
+            service_linked_role_arn=service_role.arn,
             instance_refresh={"strategy": "Rolling", "preferences": {
-                "min_healthy_percentage": REFRESH_MIN_HEALTHY_PERCENT, "instance_warmup": str(settings.instance_warmup),
-                "auto_rollback": True}},
+                "min_healthy_percentage": REFRESH_MIN_HEALTHY_PERCENT,
+                "max_healthy_percentage": REFRESH_MAX_HEALTHY_PERCENT,
+                "instance_warmup": str(settings.instance_warmup), "auto_rollback": True}},
             tags=[{"key": key, "value": value, "propagate_at_launch": True}
                   for key, value in self._tags("instance").items()],
             opts=pulumi.ResourceOptions(parent=self, depends_on=[key_grant]),

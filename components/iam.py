@@ -1,7 +1,7 @@
 """IAM documents as plain dicts: built by pure functions, json.dumps-ed by the components.
 
-Each trust policy names the one service principal that assumes the role and pins the account, so a
-confused deputy in another account cannot use it.
+Each trust policy names the one service principal that assumes the role and, where the service sends
+aws:SourceAccount, pins the account, so a confused deputy in another account cannot use it.
 """
 
 from __future__ import annotations
@@ -32,14 +32,26 @@ def service_trust_policy(service: str, account_id: str) -> Document:
     })
 
 
+def dlm_trust_policy() -> Document:
+    """Only Data Lifecycle Manager may assume the role, as AWS's own AWSDataLifecycleManagerDefaultRole trusts
+    it: no condition. No AWS document says DLM sends aws:SourceAccount; if it did not, a condition on it would
+    make every scheduled snapshot fail while `pulumi up` stays green (DLM user guide, "AWS managed policies
+    for Amazon Data Lifecycle Manager" / the default role's trust relationship)."""
+    return document({
+        "Sid": "AssumedOnlyByDlm",
+        "Effect": "Allow",
+        "Principal": {"Service": "dlm.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    })
+
+
 def log_group_arn_patterns(partition: str, region: str, account_id: str, prefixes: Sequence[str]) -> list[str]:
     return [f"arn:{partition}:logs:{region}:{account_id}:log-group:{prefix}*" for prefix in prefixes]
 
 
 def stack_key_policy(partition: str, region: str, account_id: str, log_group_prefixes: Sequence[str]) -> Document:
     """The stack KMS key's policy: the account administers it (through IAM), CloudWatch Logs may use
-    it only for this stack's log groups, and EC2 Auto Scaling's service-linked role may use it for the
-    fleet's encrypted volumes."""
+    it only for this stack's log groups. (The fleet's Auto Scaling role gets a grant, components/fleet.py.)"""
     account_root = f"arn:{partition}:iam::{account_id}:root"
     return document(
         {
@@ -67,13 +79,25 @@ def stack_key_policy(partition: str, region: str, account_id: str, log_group_pre
 
 
 def flow_log_delivery_policy(log_group_arn: str) -> Document:
-    """What the VPC Flow Logs service needs to write into one log group."""
-    return document({
-        "Sid": "WriteFlowLogsToOneLogGroup",
-        "Effect": "Allow",
-        "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
-        "Resource": [log_group_arn, f"{log_group_arn}:*"],
-    })
+    """What the VPC Flow Logs service needs to write into one log group: the actions the VPC user guide lists
+    for the delivery role ("IAM role for publishing flow logs to CloudWatch Logs"), except CreateLogGroup, since
+    the stack creates the group. DescribeLogGroups cannot be scoped to one group (it lists them), so it is
+    granted on the account's log groups of the region, never "*"."""
+    region_log_groups = log_group_arn.split(":log-group:")[0] + ":log-group:*"
+    return document(
+        {
+            "Sid": "WriteFlowLogsToOneLogGroup",
+            "Effect": "Allow",
+            "Action": ["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+            "Resource": [log_group_arn, f"{log_group_arn}:*"],
+        },
+        {
+            "Sid": "FindTheLogGroup",
+            "Effect": "Allow",
+            "Action": "logs:DescribeLogGroups",
+            "Resource": region_log_groups,
+        },
+    )
 
 
 def instance_trust_policy() -> Document:

@@ -3,7 +3,8 @@
 Requests that match no route get a fixed 404; other components reach their targets by calling
 ``add_route`` with a target group, a priority and path or host conditions. With a certificate the ALB
 serves HTTPS and its HTTP listener only redirects; without one (dev) HTTP forwards, which the policy
-pack flags.
+pack flags. The certificate is one the user brings (``certificateArn``), or one the stack requests for
+``domainName`` and validates by DNS in ``hostedZoneId``, where it also points the domain at the ALB.
 """
 
 from __future__ import annotations
@@ -175,6 +176,9 @@ class LoadBalancer(pulumi.ComponentResource):
             f"{name}-alb",
             load_balancer_type="application",
             internal=False,
+            # IPv4 only: the VPC has no IPv6 range, which a dualstack ALB needs in its subnets. The domain
+            # therefore gets an A alias and no AAAA one, which would answer nothing for an IPv4-only ALB.
+            ip_address_type="ipv4",
             subnets=list(args.public_subnet_ids),
             security_groups=[security_group.id],
             drop_invalid_header_fields=True,
@@ -193,13 +197,14 @@ class LoadBalancer(pulumi.ComponentResource):
         not_found = {"type": "fixed-response", "fixed_response": {
             "content_type": "text/plain", "message_body": "Not Found", "status_code": "404"}}
         if settings.serves_https:
+            certificate_arn = self._validated_certificate() if settings.domain_name else settings.certificate_arn
             serving = aws.lb.Listener(
                 f"{name}-https",
                 load_balancer_arn=alb.arn,
                 port=HTTPS_PORT,
                 protocol="HTTPS",
                 ssl_policy=settings.ssl_policy,
-                certificate_arn=settings.certificate_arn,
+                certificate_arn=certificate_arn,
                 default_actions=[not_found],
                 tags=self._tags("https"),
                 opts=self._child,
@@ -232,8 +237,13 @@ class LoadBalancer(pulumi.ComponentResource):
         self.zone_id = alb.zone_id
         self.listener_arn = serving.arn
         self.vpc_id = pulumi.Output.from_input(args.vpc_id)
-        scheme = "https" if settings.serves_https else "http"
-        self.url = alb.dns_name.apply(lambda dns: f"{scheme}://{dns}")
+        if settings.domain_name:
+            self._alias_record(alb)
+            self.url = pulumi.Output.from_input(f"https://{settings.domain_name}")
+        else:
+            # A brought certificate covers the user's own name, not the ALB's: point that name at dnsName.
+            scheme = "https" if settings.serves_https else "http"
+            self.url = alb.dns_name.apply(lambda dns: f"{scheme}://{dns}")
         self.register_outputs({
             "securityGroupId": self.security_group_id,
             "arn": self.arn,
@@ -258,6 +268,52 @@ class LoadBalancer(pulumi.ComponentResource):
 
     def _tags(self, role: str) -> dict[str, str]:
         return with_name(self._args.context.tags, f"{self._args.context.name_prefix}-{role}")
+
+    def _validated_certificate(self) -> pulumi.Output[str]:
+        """An ACM certificate for domainName, validated by the DNS record ACM asks for in hostedZoneId; the ARN
+        is known only once ACM has issued it (aws.acm.CertificateValidation waits), so the HTTPS listener is
+        never created with a pending certificate. A single domain has exactly one validation option."""
+        settings = self._args.settings
+        certificate = aws.acm.Certificate(
+            f"{self._name}-certificate",
+            domain_name=settings.domain_name,
+            validation_method="DNS",
+            key_algorithm="RSA_2048",  # what every TLS client accepts; the TLS 1.3 policies allow it
+            tags=self._tags("certificate"),
+            opts=self._child,
+        )
+        option = certificate.domain_validation_options.apply(
+            lambda options: next(o for o in options if o.domain_name == settings.domain_name))
+        record = aws.route53.Record(
+            f"{self._name}-certificate-validation",
+            zone_id=settings.hosted_zone_id,
+            name=option.resource_record_name,
+            type=option.resource_record_type,
+            records=[option.resource_record_value],
+            ttl=60,
+            # ACM asks for the same record again when the certificate is replaced or another stack shares the zone.
+            allow_overwrite=True,
+            opts=self._child,
+        )
+        validation = aws.acm.CertificateValidation(
+            f"{self._name}-certificate",
+            certificate_arn=certificate.arn,
+            validation_record_fqdns=[record.fqdn],
+            opts=self._child,
+        )
+        return validation.certificate_arn
+
+    def _alias_record(self, alb: aws.lb.LoadBalancer) -> aws.route53.Record:
+        """domainName -> the ALB, as a Route 53 alias (no charge for queries, follows the ALB's addresses)."""
+        settings = self._args.settings
+        return aws.route53.Record(
+            f"{self._name}-alias-a",
+            zone_id=settings.hosted_zone_id,
+            name=settings.domain_name,
+            type="A",
+            aliases=[{"name": alb.dns_name, "zone_id": alb.zone_id, "evaluate_target_health": True}],
+            opts=self._child,
+        )
 
     def _web_acl(self, alb: aws.lb.LoadBalancer) -> None:
         settings, ctx = self._args.settings, self._args.context

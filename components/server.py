@@ -26,7 +26,7 @@ from app.userdata import render_user_data
 
 from .config import ServerSettings
 from .context import DeployContext
-from .iam import Document, document, instance_trust_policy, service_trust_policy, session_manager_policy, to_json
+from .iam import Document, dlm_trust_policy, document, instance_trust_policy, session_manager_policy, to_json
 from .tags import with_name
 
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{architecture}"
@@ -430,7 +430,7 @@ class Server(pulumi.ComponentResource):
             f"{self._name}-backup-role",
             path=ctx.iam_path,
             description="Data Lifecycle Manager: snapshots of the server's data volume",
-            assume_role_policy=to_json(service_trust_policy("dlm.amazonaws.com", ctx.account_id)),
+            assume_role_policy=to_json(dlm_trust_policy()),
             tags=self._tags("backup-role"),
             opts=self._child,
         )

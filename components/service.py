@@ -1,9 +1,11 @@
 """The container layer: an ECR repository and an ECS Fargate service behind the shared load balancer.
 
-The image's tag is owned by CI, which pushes an immutable tag and sets ``service.imageTag`` (or ``service.image``);
-the stack turns that into a new task definition revision, and ECS rolls it out under a circuit breaker that
-rolls back on failure. The running task count is owned by Application Auto Scaling: the service ignores changes
-to ``desiredCount`` after creation, so that a redeploy does not reset it.
+By default `pulumi up` builds app/web and pushes it to the repository (``service.build``), so the first deploy
+has an image to run; otherwise CI pushes an immutable tag and sets ``service.imageTag`` (or ``service.image``).
+Either becomes a new task definition revision, and ECS rolls it out under a circuit breaker that rolls back on
+failure; `pulumi up` waits for the service to reach a steady state, so an image that does not start fails it.
+The running task count is owned by Application Auto Scaling: the service ignores changes to ``desiredCount``
+after creation, so that a redeploy does not reset it.
 """
 
 from __future__ import annotations
@@ -342,6 +344,10 @@ class Service(pulumi.ComponentResource):
             enable_ecs_managed_tags=True,
             propagate_tags="SERVICE",
             enable_execute_command=False,
+            # `pulumi up` waits until the service's tasks run and pass the health check (the provider's default
+            # is to return as soon as ECS accepts the service): a bad image or a task that cannot start fails
+            # the deploy instead of passing silently.
+            wait_for_steady_state=True,
             tags=self._tags("service"),
             # ECS refuses a target group that no listener uses yet, and its first tasks fail without the execution
             # role's policy. Auto scaling owns the task count once the service exists: without ignore_changes
@@ -411,7 +417,7 @@ class Service(pulumi.ComponentResource):
         settings = self._args.settings
         if settings.image:
             return pulumi.Output.from_input(settings.image)
-        if settings.build:
+        if settings.builds_image:
             return self._built_image(repository).ref
         return repository.repository_url.apply(lambda url: f"{url}:{settings.image_tag}")
 

@@ -12,11 +12,13 @@ from pathlib import Path
 from typing import NamedTuple
 
 from components.config import ConfigError, load_stack_config
+from components.config.readiness import deploy_prerequisites
 
 from .analyzer import PolicyPackError, run_pack
 from .compare import CompareError, compare, load_base
 from .cost import UsageError, estimate, load_usage
 from .diagram import DiagramError, draw
+from .readiness import placeholder_values
 from .recorder import ProgramError, run_program
 from .report import RENDERERS, Result
 from .stackfiles import StackFileError, read_stack_files
@@ -91,7 +93,9 @@ def run(args: argparse.Namespace) -> tuple[int, str]:
     recording = run_program(files.project_dir, files.project, args.stack, files.config, files.secret_keys,
                             files.main)
     pack = run_pack(args.policy_pack, recording, files.config, policy_config)
-    result = Result(recording, [pack])
+    # Placeholders (any program) and this project's own prerequisites; they inform, never change the exit code.
+    readiness = placeholder_values(files.config, files.secret_keys) + deploy_prerequisites(config)
+    result = Result(recording, [pack], readiness=readiness)
     add_cost_compare_diagram(args, result)
     return (EXIT_PASSED if result.passed else EXIT_VIOLATIONS), RENDERERS[args.format](result)
 

@@ -168,6 +168,16 @@ def _type_specific_outputs(type_token: str, physical: str, resource_id: str, inp
     if type_token == "aws:ecr/repository:Repository":
         return {"repositoryUrl": f"{ACCOUNT_ID}.dkr.ecr.{region}.amazonaws.com/{physical}",
                 "registryId": ACCOUNT_ID}
+    if type_token == "aws:acm/certificate:Certificate" and inputs.get("validationMethod") == "DNS":
+        # The CNAME that ACM asks for, per domain, in the shape it has after CreateCertificate.
+        domains = [inputs.get("domainName", ""), *(inputs.get("subjectAlternativeNames") or [])]
+        return {"domainValidationOptions": [{
+            "domainName": domain, "resourceRecordType": "CNAME",
+            "resourceRecordName": f"_{short_hash(domain, length=32)}.{domain}.",
+            "resourceRecordValue": f"_{short_hash(domain, digest, length=32)}.acm-validations.aws.",
+        } for domain in domains if domain]}
+    if type_token == "aws:route53/record:Record":
+        return {"fqdn": str(inputs.get("name", "")).rstrip(".")}
     if type_token == "aws:ec2/instance:Instance":
         octet = int(digest[:2], 16) % 254 + 1
         return {"privateIp": f"10.0.0.{octet}",

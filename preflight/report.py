@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import re
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from .analyzer import PackResult, Violation
@@ -26,6 +26,8 @@ class Result:
     packs: list[PackResult]
     cost: CostEstimate | None = None
     comparison: Comparison | None = None
+    readiness: list[dict[str, str]] = field(default_factory=list)
+    """Config values that cannot work in a real account, each {key, value, message}; never a failure."""
 
     @property
     def violations(self) -> list[Violation]:
@@ -78,6 +80,7 @@ def render_text(result: Result) -> str:
     lines += ["", "Policies:"]
     for pack in sorted(result.packs, key=lambda p: f"{p.name}@v{p.version}"):
         lines += _pack_block(pack)
+    lines += _readiness_block(result.readiness)
     lines += ["", "Outputs:"]
     for key, value in sorted(recording.outputs.items()):
         lines.append(f"    {key}: {json.dumps(reveal(value, '[secret]'))}")
@@ -97,6 +100,15 @@ def _extra_sections(result: Result, form: str, sections: tuple[str, ...] = ("cos
     for section in (getattr(result, name) for name in sections):
         if section is not None:
             lines += ["", *getattr(section, form)()]
+    return lines
+
+
+def _readiness_block(entries: list[dict[str, str]]) -> list[str]:
+    if not entries:
+        return ["", "Deploy readiness:", "    nothing found that cannot work in a real account"]
+    lines = ["", "Deploy readiness:"]
+    for entry in entries:
+        lines += [f"    - {entry['key']} = {entry['value']}", f"      {entry['message']}"]
     return lines
 
 
@@ -175,6 +187,7 @@ def render_json(result: Result) -> str:
         "policyPacks": [{"name": p.name, "version": p.version, "path": p.path} for p in result.packs],
         "violations": [v.as_json() for v in sorted(result.violations, key=_violation_order)],
         "waived": result.waived,
+        "readiness": result.readiness,
         "summary": {"resources": len(recording.resources), "mandatory": result.count("mandatory"),
                     "advisory": result.count("advisory"), "waived": len(result.waived), "passed": result.passed},
     }

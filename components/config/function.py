@@ -16,8 +16,11 @@ Runtime = Literal["python3.12", "python3.13", "python3.14"]
 
 MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10240
 MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS = 1, 900
-# An account starts with 1,000 concurrent executions, and Lambda keeps 100 of them unreserved.
-MAX_RESERVED_CONCURRENCY = 1000 - 100
+# Lambda keeps 100 of the account's concurrent executions unreserved for the functions that reserve none
+# ("You can reserve up to the Unreserved account concurrency value, minus 100": Lambda developer guide,
+# "Configuring reserved concurrency"). New accounts often start with a quota of 10 or 50, not 1,000, and
+# then cannot reserve any (UnreservedConcurrentExecution below its minimum value).
+UNRESERVED_MINIMUM = 100
 # HTTP API account quotas per region: 5,000 burst and 10,000 requests per second.
 MAX_THROTTLING_BURST, MAX_THROTTLING_RATE = 5000, 10000
 
@@ -71,10 +74,12 @@ class FunctionSettings(Section):
         ge=MIN_TIMEOUT_SECONDS, le=MAX_TIMEOUT_SECONDS,
     )
     reserved_concurrency: int = setting(
-        -1, "Concurrent executions reserved for (and capping) the function; -1 reserves none.",
-        f"-1 (none) or an integer from 0 to {MAX_RESERVED_CONCURRENCY} (the account default of 1000 minus "
-        f"the 100 Lambda keeps unreserved)",
-        ge=-1, le=MAX_RESERVED_CONCURRENCY,
+        -1, "Concurrent executions reserved for (and capping) the function; -1 (the default) reserves none. "
+        f"Reserving R needs an account concurrency quota of at least R + {UNRESERVED_MINIMUM} (Lambda keeps "
+        f"{UNRESERVED_MINIMUM} unreserved), which new accounts (often 10 or 50) do not have.",
+        f"-1 (none), or an integer from 0 (0 stops every invocation); the region's Lambda concurrency quota must "
+        f"be at least the value + {UNRESERVED_MINIMUM}",
+        ge=-1,
     )
     route: str = setting(
         "GET /hello", "HTTP API route that invokes the function: a method, a space and a path.",

@@ -37,12 +37,26 @@ CERTIFICATE_ARN = re.compile(
     r"certificate/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 )
 MAX_INGRESS_CIDRS = 50  # keeps the ALB's security group well under the 60-rule quota
+# A DNS name of lowercase labels (1-63 letters, digits, inner hyphens) with at least two labels, 253 at most.
+_DOMAIN_LABEL = re.compile(r"^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$")
+# Route 53 hosted zone IDs: "Z" and uppercase letters and digits (e.g. Z0123456789ABCDEFGHIJ).
+HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]{1,31}$")
 
 
 class LoadBalancerSettings(Section):
     certificate_arn: str = setting(
         "", "ACM certificate for the HTTPS listener; empty serves plain HTTP (flagged by the policy pack).",
         "empty, or arn:aws:acm:<stack region>:<12-digit account>:certificate/<uuid>",
+    )
+    domain_name: str = setting(
+        "", "Domain the stack serves HTTPS on: it requests an ACM certificate for it, validates it by DNS in "
+        "hostedZoneId, points alias records at the load balancer, and exports url https://<domainName>.",
+        "empty, or a DNS name such as app.example.com (lowercase labels, no wildcard) in the hosted zone "
+        "hostedZoneId; set together with hostedZoneId, not with certificateArn",
+    )
+    hosted_zone_id: str = setting(
+        "", "Route 53 public hosted zone of domainName, where the validation and alias records are created.",
+        "empty, or a hosted zone ID such as Z0123456789ABCDEFGHIJ; set together with domainName",
     )
     ingress_cidrs: tuple[str, ...] = setting(
         ("0.0.0.0/0",), "Client address ranges admitted to the listener ports; the ALB is the public entry point.",
@@ -82,7 +96,22 @@ class LoadBalancerSettings(Section):
 
     @property
     def serves_https(self) -> bool:
-        return bool(self.certificate_arn)
+        return bool(self.certificate_arn or self.domain_name)
+
+    @field_validator("domain_name")
+    @classmethod
+    def _dns_name(cls, value: str) -> str:
+        labels = value.split(".")
+        if value and (len(value) > 253 or len(labels) < 2 or not all(_DOMAIN_LABEL.match(label) for label in labels)):
+            raise ValueError("not a lowercase DNS name of two or more labels")
+        return value
+
+    @field_validator("hosted_zone_id")
+    @classmethod
+    def _zone_id(cls, value: str) -> str:
+        if value and not HOSTED_ZONE_ID.match(value):
+            raise ValueError("not a Route 53 hosted zone ID")
+        return value
 
     @field_validator("certificate_arn")
     @classmethod
@@ -115,3 +144,22 @@ def certificate_in_stack_region(config: Any) -> Iterable[Problem]:
         yield Problem(full_key("loadBalancer", "certificateArn"), arn,
                       f"the certificate is in {match['region']}, the stack in {config.region}; allowed: "
                       f"an ACM certificate of {config.region}")
+
+
+def certificate_source_problems(config: Any) -> Iterable[Problem]:
+    """One source of the HTTPS certificate: one the user brings (certificateArn), or one the stack requests
+    for domainName and validates in hostedZoneId, which then needs both keys."""
+    lb = config.load_balancer
+    arn_key, domain_key, zone_key = (full_key("loadBalancer", name)
+                                     for name in ("certificateArn", "domainName", "hostedZoneId"))
+    if lb.certificate_arn and lb.domain_name:
+        yield Problem(arn_key, lb.certificate_arn,
+                      f"given together with {domain_key} ({lb.domain_name}), for which the stack requests its own "
+                      f"certificate; allowed: {arn_key} (a certificate you bring) or {domain_key} with {zone_key}, "
+                      f"not both")
+    if lb.domain_name and not lb.hosted_zone_id:
+        yield Problem(zone_key, "", f"required with {domain_key} ({lb.domain_name}): the certificate is validated "
+                                    f"and the alias records created in it; allowed: the domain's hosted zone ID")
+    if lb.hosted_zone_id and not lb.domain_name:
+        yield Problem(domain_key, "", f"required with {zone_key} ({lb.hosted_zone_id}); allowed: a DNS name in "
+                                      f"that zone, or leave {zone_key} empty")

@@ -78,13 +78,16 @@ class ServiceSettings(Section):
         "...@sha256:<64 hex digits>",
     )
     image_tag: str = setting(
-        "", "Tag in this stack's ECR repository that the service runs, pushed by CI; tags are immutable.",
-        "a Docker tag (letters, digits, _ . -, up to 128, not starting with . or -); required when image is empty",
+        "", "Tag in this stack's ECR repository that the service runs: the tag build gives the image, or with build "
+        "false one CI pushed before `pulumi up` (the service cannot start until it exists); tags are immutable.",
+        "a Docker tag (letters, digits, _ . -, up to 128, not starting with . or -); required when image is empty "
+        "and build is false",
     )
     build: bool = setting(
-        False, "Build app/web's Dockerfile and push it to the stack's repository during `pulumi up` (needs Docker "
-        "where it runs); the tag is imageTag, or the hash of app/web's files when imageTag is empty.",
-        "true | false; not with image",
+        True, "Build app/web's Dockerfile and push it to the stack's repository during `pulumi up` (needs Docker "
+        "where it runs), so the first deploy has an image to run; the tag is imageTag, or the hash of app/web's "
+        "files when imageTag is empty. Ignored when image is set.",
+        "true | false (true is ignored when image is set)",
     )
     keep_images: int = setting(
         30, "Images the ECR lifecycle policy keeps; older ones are deleted (untagged ones after a day).",
@@ -197,6 +200,11 @@ class ServiceSettings(Section):
         return value
 
     @property
+    def builds_image(self) -> bool:
+        """Whether `pulumi up` builds app/web: build (true by default) applies only to the stack's own image."""
+        return self.build and not self.image
+
+    @property
     def environment_variables(self) -> dict[str, str]:
         return pairs(self.environment)
 
@@ -238,11 +246,7 @@ def service_problems(service: ServiceSettings) -> list[Problem]:
         problems.append(Problem(_key("desiredTasks"), service.desired_tasks,
                                 f"outside {_key('minTasks')} to {_key('maxTasks')}; allowed: "
                                 f"{service.min_tasks} to {service.max_tasks}"))
-    if service.build and service.image:
-        problems.append(Problem(_key("build"), True,
-                                f"given together with {_key('image')}, an image built elsewhere; allowed: build the "
-                                f"stack's own image (imageTag optional), or run image"))
-    elif not service.image and not service.image_tag and not service.build:
+    if not service.image and not service.image_tag and not service.build:
         problems.append(Problem(_key("imageTag"), service.image_tag,
                                 f"neither {_key('image')} nor imageTag says what to run; allowed: the tag CI pushed "
                                 f"to the stack's repository, set image, or set {_key('build')} true"))

@@ -12,7 +12,7 @@ from .base import _MISSING, PROJECT, ConfigError, Problem, Section, full_key, pa
 from .ci import CiSettings
 from .fleet import FleetSettings, alarm_topic_in_stack_region, fleet_problems, listener_rule_priorities_unique
 from .function import FunctionSettings
-from .load_balancer import LoadBalancerSettings, certificate_in_stack_region
+from .load_balancer import LoadBalancerSettings, certificate_in_stack_region, certificate_source_problems
 from .network import NetworkSettings
 from .server import ServerSettings, server_stack_problems, server_zone_problems
 from .service import ServiceSettings, service_problems
@@ -104,7 +104,7 @@ CROSS_SECTION_RULES: list[CrossRule] = [lambda sections: fleet_problems(sections
 
 # Rules that need the whole validated config (region, environment, every section).
 StackRule = Callable[["StackConfig"], Iterable[Problem]]
-STACK_RULES: list[StackRule] = [certificate_in_stack_region, alarm_topic_in_stack_region,
+STACK_RULES: list[StackRule] = [certificate_in_stack_region, certificate_source_problems, alarm_topic_in_stack_region,
                                 listener_rule_priorities_unique, server_stack_problems]
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from components.config import load_stack_config
 from components.fleet import (
-    autoscaling_service_role_arn,
+    autoscaling_role_suffix,
     health_alarm_plan,
     service_environment,
     step_scaling_plan,
@@ -108,6 +108,9 @@ def test_a_launch_template_change_rolls_through_the_instances(stack_with):
     recording = stack_with("dev", {}, removed=("aws-compute:fleet.instanceTypes",))
     group, template = only(recording, ASG), only(recording, LT)
     assert group.inputs["instanceRefresh"]["strategy"] == "Rolling"
+    # A replacement is in service before the instance it replaces is terminated, even in a group of one.
+    preferences = group.inputs["instanceRefresh"]["preferences"]
+    assert (preferences["minHealthyPercentage"], preferences["maxHealthyPercentage"]) == (100, 200)
     # The template's version number, not "$Latest", is what makes a change start a refresh.
     assert group.inputs["launchTemplate"] == {"id": template.id, "version": str(template.outputs.get("latestVersion"))}
     assert "mixedInstancesPolicy" not in group.inputs
@@ -180,9 +183,27 @@ def test_instances_and_volumes_are_tagged_at_launch(dev_stack):
 def test_auto_scaling_may_use_the_stack_key_before_the_group_launches(dev_stack):
     grant = only(dev_stack, "aws:kms/grant:Grant", "fleet-key-grant")
     assert grant.inputs["keyId"] == only(dev_stack, "aws:kms/key:Key").outputs["arn"]
-    assert grant.inputs["granteePrincipal"] == autoscaling_service_role_arn("aws", "123456789012")
     assert {"GenerateDataKeyWithoutPlaintext", "CreateGrant", "Decrypt"} <= set(grant.inputs["operations"])
     assert grant.urn in only(dev_stack, ASG).dependencies
+
+
+@pytest.mark.parametrize("stack", ["dev_stack", "prod_stack"])
+def test_the_stack_owns_the_service_linked_role_that_the_group_and_the_grant_use(stack, request):
+    recording = request.getfixturevalue(stack)
+    role = only(recording, "aws:iam/serviceLinkedRole:ServiceLinkedRole")
+    assert role.inputs["awsServiceName"] == "autoscaling.amazonaws.com"
+    assert role.inputs["customSuffix"] == f"aws-compute-{recording.stack}"
+    grant = only(recording, "aws:kms/grant:Grant", "fleet-key-grant")
+    group = only(recording, ASG)
+    assert grant.inputs["granteePrincipal"] == role.outputs["arn"]
+    assert group.inputs["serviceLinkedRoleArn"] == role.outputs["arn"]
+    assert role.urn in grant.dependencies and role.urn in group.dependencies
+
+
+def test_the_role_suffix_fits_iams_64_character_role_names():
+    suffix = autoscaling_role_suffix("a-very-long-project-name-" + "x" * 40 + "-dev")
+    assert len("AWSServiceRoleForAutoScaling_" + suffix) == 64
+    assert autoscaling_role_suffix("proj-stack/with spaces") == "proj-stack-with-spaces"
 
 
 def test_the_instance_profile_carries_the_ssm_role(dev_stack):

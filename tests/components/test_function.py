@@ -195,7 +195,7 @@ def test_the_dev_function_runs_the_handler_on_current_python_arm_with_tracing(de
     key = stack_key(dev_stack)
     assert (inputs["runtime"], inputs["handler"], inputs["architectures"]) == ("python3.13", "handler.handler",
                                                                                ["arm64"])
-    assert (inputs["memorySize"], inputs["timeout"], inputs["reservedConcurrentExecutions"]) == (128, 30, 10)
+    assert (inputs["memorySize"], inputs["timeout"]) == (128, 30)
     assert inputs["tracingConfig"] == {"mode": "Active"}
     assert inputs["kmsKeyArn"] == key.outputs["arn"]
     assert inputs["environment"] == {"variables": {"ENVIRONMENT": "dev"}}
@@ -220,7 +220,14 @@ def test_the_api_proxies_the_configured_route_to_the_function_in_payload_2(dev_s
     assert (integration.inputs["integrationType"], integration.inputs["payloadFormatVersion"]) == ("AWS_PROXY", "2.0")
     assert integration.inputs["integrationUri"] == function.outputs["arn"]
     assert (route.inputs["routeKey"], route.inputs["target"]) == ("GET /hello", f"integrations/{integration.id}")
-    assert route.inputs["authorizationType"] == "AWS_IAM"
+
+
+def test_dev_serves_the_greeting_publicly_so_a_browser_or_curl_can_call_it(dev_stack):
+    assert only(dev_stack, ROUTE).inputs["authorizationType"] == "NONE"
+
+
+def test_prod_requires_sigv4_on_the_route(prod_stack):
+    assert only(prod_stack, ROUTE).inputs["authorizationType"] == "AWS_IAM"
 
 
 def test_a_route_made_public_by_config_has_no_authorization(stack_with):
@@ -305,14 +312,18 @@ def test_prod_sends_failed_async_events_to_an_encrypted_queue_the_role_may_write
     assert statements["SendFailedEventsToItsDeadLetterQueue"]["Resource"] == queue.outputs["arn"]
 
 
-def test_prod_reserves_concurrency_and_more_memory(prod_stack):
-    inputs = only(prod_stack, FUNCTION).inputs
-    assert (inputs["reservedConcurrentExecutions"], inputs["memorySize"]) == (100, 256)
+@pytest.mark.parametrize("stack", ["dev_stack", "prod_stack"])
+def test_neither_stack_reserves_concurrency_which_a_new_accounts_quota_could_not_give(stack, request):
+    assert "reservedConcurrentExecutions" not in only(request.getfixturevalue(stack), FUNCTION).inputs
 
 
-def test_a_reserved_concurrency_of_minus_one_leaves_the_function_in_the_unreserved_pool(stack_with):
-    recording = stack_with("dev", {"aws-compute:function.reservedConcurrency": "-1"})
-    assert "reservedConcurrentExecutions" not in only(recording, FUNCTION).inputs
+def test_prod_gives_the_function_more_memory(prod_stack):
+    assert only(prod_stack, FUNCTION).inputs["memorySize"] == 256
+
+
+def test_a_configured_reservation_is_set_on_the_function(stack_with):
+    recording = stack_with("dev", {"aws-compute:function.reservedConcurrency": "10"})
+    assert only(recording, FUNCTION).inputs["reservedConcurrentExecutions"] == 10
 
 
 def test_every_runtime_the_config_accepts_passes_the_packs_runtime_policy():

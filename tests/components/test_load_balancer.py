@@ -251,3 +251,57 @@ def test_without_fleet_or_service_there_is_no_load_balancer(stack_with):
     recording = stack_with("dev", {"aws-compute:fleet.enabled": "false", "aws-compute:service.enabled": "false"})
     assert recording.of_type(ALB) == []
     assert "url" not in recording.outputs
+
+
+# --- a domain of the user's own: certificate requested, validated by DNS, alias to the ALB ----------
+
+DOMAIN = {"aws-compute:loadBalancer.domainName": "app.mycompany.io",
+          "aws-compute:loadBalancer.hostedZoneId": "Z0123456789ABCDEFGHIJ"}
+
+
+@pytest.fixture(scope="module")
+def domain_stack():
+    from tests.conftest import record_stack
+    return record_stack("prod", DOMAIN, removed=("aws-compute:loadBalancer.certificateArn",))
+
+
+def test_a_domain_gets_an_acm_certificate_validated_by_dns(domain_stack):
+    certificate = only(domain_stack, "aws:acm/certificate:Certificate")
+    assert (certificate.inputs["domainName"], certificate.inputs["validationMethod"]) == ("app.mycompany.io", "DNS")
+    record = only(domain_stack, "aws:route53/record:Record", "lb-certificate-validation")
+    assert record.inputs["zoneId"] == "Z0123456789ABCDEFGHIJ"
+    assert certificate.urn in record.dependencies  # its name, type and value are the certificate's ask
+
+
+def test_https_waits_for_the_validated_certificate(domain_stack):
+    validation = only(domain_stack, "aws:acm/certificateValidation:CertificateValidation")
+    certificate = only(domain_stack, "aws:acm/certificate:Certificate")
+    record = only(domain_stack, "aws:route53/record:Record", "lb-certificate-validation")
+    assert validation.inputs["certificateArn"] == certificate.outputs["arn"]
+    assert validation.inputs["validationRecordFqdns"] == [record.outputs["fqdn"]]
+    https = listeners_by_port(domain_stack)[443]
+    assert https.inputs["certificateArn"] == validation.outputs["certificateArn"]
+    assert validation.urn in https.dependencies
+
+
+def test_the_domain_points_at_the_alb_and_is_the_exported_url(domain_stack):
+    alb = only(domain_stack, ALB)
+    alias = only(domain_stack, "aws:route53/record:Record", "lb-alias-a")
+    assert (alias.inputs["name"], alias.inputs["type"], alias.inputs["zoneId"]) == (
+        "app.mycompany.io", "A", "Z0123456789ABCDEFGHIJ")
+    assert alias.inputs["aliases"] == [{"name": alb.outputs["dnsName"], "zoneId": alb.outputs["zoneId"],
+                                        "evaluateTargetHealth": True}]
+    assert domain_stack.outputs["url"] == "https://app.mycompany.io"
+
+
+def test_the_alb_is_ipv4_only_so_the_domain_gets_no_aaaa_record(domain_stack):
+    # A dualstack ALB needs IPv6 ranges in its subnets, which the VPC does not have; an AAAA alias to an IPv4
+    # ALB would answer nothing.
+    assert only(domain_stack, ALB).inputs["ipAddressType"] == "ipv4"
+    assert [r.inputs["type"] for r in domain_stack.of_type("aws:route53/record:Record")
+            if r.name != "lb-certificate-validation"] == ["A"]
+
+
+def test_a_brought_certificate_creates_no_certificate_or_records(prod_stack):
+    assert prod_stack.of_type("aws:acm/certificate:Certificate") == []
+    assert prod_stack.of_type("aws:route53/record:Record") == []

@@ -92,10 +92,13 @@ def test_flow_logs_can_be_turned_off(stack_with):
 def test_the_flow_log_role_may_write_only_to_its_log_group(dev_stack):
     (policy,) = of_network(dev_stack, "aws:iam/rolePolicy:RolePolicy")
     (log_group,) = of_network(dev_stack, "aws:cloudwatch/logGroup:LogGroup")
-    (statement,) = json.loads(policy.inputs["policy"])["Statement"]
+    write, describe = json.loads(policy.inputs["policy"])["Statement"]
     arn = log_group.outputs["arn"]
-    assert statement["Resource"] == [arn, f"{arn}:*"]
-    assert set(statement["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}
+    assert write["Resource"] == [arn, f"{arn}:*"]
+    assert set(write["Action"]) == {"logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"}
+    # DescribeLogGroups, which AWS's flow-log guide also lists, lists groups: the region's, never "*".
+    assert describe["Action"] == "logs:DescribeLogGroups"
+    assert describe["Resource"] == arn.split(":log-group:")[0] + ":log-group:*"
 
 
 def test_the_flow_log_role_is_assumable_only_by_vpc_flow_logs_of_this_account(dev_stack):

@@ -219,6 +219,30 @@ def test_the_backup_role_is_assumed_by_dlm_alone(dev_stack):
     assert [s["Principal"] for s in trust["Statement"]] == [{"Service": "dlm.amazonaws.com"}]
 
 
+def test_the_backup_role_trusts_dlm_as_aws_documents_it_without_a_source_account_condition(dev_stack):
+    # AWS's own AWSDataLifecycleManagerDefaultRole has no condition; DLM is not documented to send aws:SourceAccount.
+    (role,) = [r for r in dev_stack.of_type("aws:iam/role:Role") if r.name == "server-backup-role"]
+    (statement,) = json.loads(role.inputs["assumeRolePolicy"])["Statement"]
+    assert statement == {"Sid": "AssumedOnlyByDlm", "Effect": "Allow", "Principal": {"Service": "dlm.amazonaws.com"},
+                         "Action": "sts:AssumeRole"}
+
+
+def test_the_dev_server_serves_http_to_the_world_and_opens_no_ssh(dev_stack):
+    group = one(dev_stack, SECURITY_GROUP, "server-sg")
+    ports = {rule["fromPort"]: rule for rule in group.inputs["ingress"]}
+    assert set(ports) == {80}
+    assert ports[80]["cidrBlocks"] == ["0.0.0.0/0"]
+    assert one(dev_stack, "aws:ec2/instance:Instance", "server-instance").inputs["associatePublicIpAddress"] is True
+
+
+def test_prod_does_not_expose_its_server_to_the_internet(prod_stack):
+    instance = one(prod_stack, "aws:ec2/instance:Instance", "server-instance")
+    assert instance.inputs.get("associatePublicIpAddress") is not True
+    group = one(prod_stack, SECURITY_GROUP, "server-sg")
+    sources = [cidr for rule in group.inputs["ingress"] for cidr in rule.get("cidrBlocks", [])]
+    assert "0.0.0.0/0" not in sources
+
+
 STATEFUL = ("server-data", "server-restored-data", "server-data-snapshot", "server-dr-snapshot")
 
 

@@ -156,9 +156,25 @@ def test_the_task_is_a_fargate_awsvpc_task_of_the_configured_size(dev_stack, pro
         assert task.inputs["requiresCompatibilities"] == ["FARGATE"]
 
 
-def test_the_task_runs_the_configured_tag_of_the_stacks_repository(dev_stack):
-    (repository,) = dev_stack.of_type("aws:ecr/repository:Repository")
-    assert the_container(dev_stack)["image"] == f"{repository.outputs['repositoryUrl']}:0.1.0"
+def test_without_build_the_task_runs_the_configured_tag_of_the_stacks_repository(stack_with):
+    recording = stack_with("dev", {"aws-compute:service.build": "false", "aws-compute:service.imageTag": "0.1.0"})
+    (repository,) = recording.of_type("aws:ecr/repository:Repository")
+    assert the_container(recording)["image"] == f"{repository.outputs['repositoryUrl']}:0.1.0"
+    assert not recording.of_type("docker-build:index:Image")
+
+
+@pytest.mark.parametrize("stack", ["dev_stack", "prod_stack"])
+def test_the_first_deploy_builds_app_web_so_the_service_has_an_image_to_run(stack, request):
+    recording = request.getfixturevalue(stack)
+    (image,) = recording.of_type("docker-build:index:Image")
+    assert image.inputs["push"] is True
+    assert the_container(recording)["image"] == image.outputs["ref"]
+
+
+@pytest.mark.parametrize("stack", ["dev_stack", "prod_stack"])
+def test_pulumi_up_waits_for_the_service_to_reach_a_steady_state(stack, request):
+    (service,) = request.getfixturevalue(stack).of_type("aws:ecs/service:Service")
+    assert service.inputs["waitForSteadyState"] is True
 
 
 def test_a_configured_image_is_run_as_given(stack_with):

@@ -67,9 +67,8 @@ BAD_VALUES = [
     ("memory", "lots", "from 128 to 10240"),
     ("timeout", "0", "from 1 to 900"),
     ("timeout", "901", "from 1 to 900"),
-    ("reservedConcurrency", "901", "from 0 to 900"),
     ("reservedConcurrency", "-2", "-1 (none)"),
-    ("reservedConcurrency", "many", "from 0 to 900"),
+    ("reservedConcurrency", "many", "at least the value + 100"),
     ("route", "/hello", "'<method> <path>'"),
     ("route", "FETCH /hello", "method one of ANY, GET"),
     ("route", "GET hello", "'<method> <path>'"),
@@ -137,3 +136,12 @@ def test_a_secret_in_another_region_is_refused_naming_both_regions():
     (problem,) = function_settings(secretArn=SECRET_ARN).region_problems("eu-west-1")
     assert problem.key == "aws-compute:function.secretArn" and problem.value == SECRET_ARN
     assert "in us-east-1, not in the stack's region; allowed: a secret in eu-west-1" in problem.message
+
+
+def test_a_reservation_above_the_old_1000_account_default_is_accepted_for_raised_quotas():
+    # The quota is the account's, read by the preflight's deploy readiness, not a fixed 1,000.
+    assert function_settings(reservedConcurrency="4900").reserved_concurrency == 4900
+
+
+def test_no_concurrency_is_reserved_by_default():
+    assert function_settings().reserved_concurrency == -1

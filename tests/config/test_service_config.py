@@ -93,8 +93,8 @@ def test_an_image_without_tag_or_digest_or_malformed_is_refused(image):
     assert problem.startswith(key("image"))
 
 
-def test_the_stacks_repository_needs_a_tag_to_run():
-    (problem,) = problems_of(imageTag="")
+def test_the_stacks_repository_needs_a_tag_to_run_when_the_stack_does_not_build_it():
+    (problem,) = problems_of(imageTag="", build="false")
     assert key("imageTag") in problem and key("image") in problem
 
 
@@ -112,9 +112,15 @@ def test_building_the_image_needs_no_tag():
     assert load(build="true", imageTag="").build is True
 
 
-def test_building_the_image_and_running_another_image_is_refused_naming_both_keys():
-    (problem,) = problems_of(build="true", image="public.ecr.aws/nginx/nginx:1.27", imageTag="")
-    assert key("build") in problem and key("image") in problem
+def test_an_image_of_its_own_is_run_as_given_and_not_built():
+    # build defaults to true (and Pulumi passes the project's default as a value), so it cannot conflict.
+    settings = load(build="true", image="public.ecr.aws/nginx/nginx:1.27", imageTag="")
+    assert (settings.image, settings.builds_image) == ("public.ecr.aws/nginx/nginx:1.27", False)
+
+
+def test_the_stack_builds_its_own_image_by_default():
+    settings = load(imageTag="")
+    assert settings.build is True and settings.builds_image is True
 
 
 # --- Task counts and scaling ------------------------------------------------------------------------------------

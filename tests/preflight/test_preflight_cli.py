@@ -220,3 +220,33 @@ def test_a_world_ssh_cidr_exits_2_naming_the_key(tmp_path):
                                             "    - 0.0.0.0/0\n  aws-compute:server.drRegion"})
     assert run.returncode == 2
     assert "aws-compute:server.sshCidrs" in run.stderr and "0.0.0.0/0" in run.stderr
+
+
+# --- deploy readiness ------------------------------------------------------------------------------
+
+
+def test_prod_lists_its_placeholder_certificate_under_deploy_readiness_and_still_passes():
+    run = preflight("--stack", "prod")
+    assert run.returncode == 0, run.stdout[-3000:] + run.stderr
+    policies, _, readiness = run.stdout.partition("\nDeploy readiness:\n")
+    assert "Policies:" in policies
+    block = readiness.split("\n\n")[0]
+    assert "aws-compute:loadBalancer.certificateArn = arn:aws:acm:eu-west-1:123456789012:certificate/" in block
+    assert "your own account" in block
+
+
+def test_the_json_document_lists_readiness_entries_without_failing_the_gate(dev_document):
+    entries = {entry["key"]: entry for entry in dev_document["readiness"]}
+    assert all(set(entry) == {"key", "value", "message"} for entry in entries.values())
+    assert entries["aws-compute:service.build"]["value"] == "true"  # Docker is needed where `pulumi up` runs
+    assert dev_document["summary"]["passed"] is True
+
+
+def test_a_documentation_range_in_the_config_is_a_readiness_entry_not_a_failure(tmp_path):
+    project = copy_project(tmp_path)
+    stack = (project / "Pulumi.dev.yaml").read_text()
+    (project / "Pulumi.dev.yaml").write_text(stack + "  aws-compute:server.sshCidrs:\n    - 198.51.100.7/32\n")
+    run = preflight("--stack", "dev", "--project-dir", str(project), "--format", "json")
+    assert run.returncode == 0, run.stderr
+    entries = [(e["key"], e["value"]) for e in json.loads(run.stdout)["readiness"]]
+    assert ("aws-compute:server.sshCidrs", "198.51.100.7/32") in entries
