@@ -63,10 +63,10 @@ class RecordedResource:
 class Recording:
     project: str
     stack: str
-    directory: str = ""
-    """The project's directory, which ``source`` files are relative to."""
     resources: list[RecordedResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    directory: str = ""
+    """The project's directory, which ``source`` files are relative to."""
 
     def by_urn(self) -> dict[str, RecordedResource]:
         return {r.urn: r for r in self.resources}

@@ -64,7 +64,7 @@ def project(tmp_path: Path) -> Path:
 
 def result_of(resources: list[RecordedResource], policies: list[dict], violations: list[Violation],
               skipped: list[dict], directory: Path | None = None, stack: str = "dev") -> Result:
-    recording = Recording("demo", stack, str(directory or ""), resources)
+    recording = Recording("demo", stack, resources, directory=str(directory or ""))
     return Result(recording, [PackResult(PACK, "1.2.0", "policies", policies, violations, skipped)])
 
 
