@@ -7,18 +7,15 @@ import json
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import jsonschema
 import pytest
-import xmlschema
 from markdown_it import MarkdownIt
 
 from preflight.analyzer import PackResult, Violation
 from preflight.recorder import RecordedResource, Recording
 from preflight.report import Result, render_json, render_junit, render_markdown, render_sarif, render_text
 
-SCHEMAS = Path(__file__).resolve().parent / "schemas"
-SARIF_SCHEMA = json.loads((SCHEMAS / "sarif-schema-2.1.0.json").read_text())
-JUNIT_SCHEMA = xmlschema.XMLSchema(str(SCHEMAS / "junit-10.xsd"))
+from .report_schemas import JUNIT_SCHEMA, validate_sarif
+
 PACK = "guardrails"
 BUCKET, ROLE, TOPIC = "aws:s3/bucket:Bucket", "aws:iam/role:Role", "aws:sns/topic:Topic"
 
@@ -99,8 +96,8 @@ def markdown_html(markdown: str) -> str:
 # SARIF
 
 
-def test_sarif_is_valid_against_the_sarif_2_1_0_schema(bucket_result):
-    jsonschema.Draft7Validator(SARIF_SCHEMA).validate(sarif_of(bucket_result))
+def test_sarif_is_valid_against_both_sarif_2_1_0_schema_revisions(bucket_result):
+    validate_sarif(sarif_of(bucket_result))
 
 
 def test_a_sarif_result_points_at_the_program_line_relative_to_the_repository_root(bucket_result):

@@ -10,15 +10,12 @@ import textwrap
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-import jsonschema
 import pytest
-import xmlschema
+
+from .report_schemas import JUNIT_SCHEMA, validate_sarif
 
 ROOT = Path(__file__).resolve().parents[2]
 INSECURE = ROOT / "tests" / "fixtures" / "insecure"
-SCHEMAS = Path(__file__).resolve().parent / "schemas"
-SARIF_VALIDATOR = jsonschema.Draft7Validator(json.loads((SCHEMAS / "sarif-schema-2.1.0.json").read_text()))
-JUNIT_SCHEMA = xmlschema.XMLSchema(str(SCHEMAS / "junit-10.xsd"))
 
 
 def preflight(*args: str) -> subprocess.CompletedProcess:
@@ -58,7 +55,7 @@ def test_one_run_writes_the_text_report_and_every_file_asked_for(dev_reports):
 def test_the_dev_stack_sarif_is_valid_and_its_waiver_is_a_suppression(dev_reports):
     _, directory = dev_reports
     document = json.loads((directory / "out.sarif").read_text())
-    SARIF_VALIDATOR.validate(document)
+    validate_sarif(document)
     [run] = document["runs"]
     assert run["automationDetails"]["id"] == "preflight/aws-compute/dev/"
     suppressed = [r for r in run["results"] if r.get("suppressions")]
@@ -86,7 +83,7 @@ def test_every_resource_in_the_json_document_says_where_the_program_created_it(d
 
 
 def test_a_sarif_result_points_at_the_line_that_created_its_resource(insecure_sarif):
-    SARIF_VALIDATOR.validate(insecure_sarif)
+    validate_sarif(insecure_sarif)
     [run] = insecure_sarif["runs"]
     ssh = [r for r in run["results"] if r["ruleId"] == "no-world-ssh"]
     location = ssh[0]["locations"][0]["physicalLocation"]
