@@ -29,6 +29,7 @@ LEVELS = {"advisory": analyzer_pb2.ADVISORY, "mandatory": analyzer_pb2.MANDATORY
           "remediate": analyzer_pb2.REMEDIATE, "disabled": analyzer_pb2.DISABLED}
 LEVEL_NAMES = {v: k for k, v in LEVELS.items()}
 SEVERITY_NAMES = {0: "", 1: "low", 2: "medium", 3: "high", 4: "critical"}
+POLICY_KINDS = {analyzer_pb2.POLICY_TYPE_RESOURCE: "resource", analyzer_pb2.POLICY_TYPE_STACK: "stack"}
 MAX_MESSAGE = 400 * 1024 * 1024
 ENGINE_ADDRESS = "127.0.0.1:0"  # a Python pack never dials the engine; the CLI passes its own address
 
@@ -314,9 +315,10 @@ def run_pack(pack_dir: Path, recording: Recording, config: dict[str, str], file_
         violations = violations_of(responses, info, recording.by_urn())
         policies = [{"name": p.name, "severity": SEVERITY_NAMES.get(p.severity, ""),
                      "enforcementLevel": reconciled[p.name]["enforcementLevel"], "tags": list(p.tags),
-                     "description": p.description, "remediation": p.remediation_steps} for p in info.policies]
-        not_applicable = [{"policy": n.policy_name, "reason": n.reason}
-                          for _, r in responses for n in r.not_applicable]
+                     "description": p.description, "remediation": p.remediation_steps,
+                     "kind": POLICY_KINDS.get(p.policy_type, "")} for p in info.policies]
+        not_applicable = [{"policy": n.policy_name, "reason": n.reason, "urn": urn}
+                          for urn, r in responses for n in r.not_applicable]
         return PackResult(info.name, version, pack.display_path, policies, violations, not_applicable)
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+import time
 from pathlib import Path
 from typing import NamedTuple
 
@@ -32,6 +33,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--stack", default="dev", help="stack name: reads Pulumi.<stack>.yaml (default dev)")
     parser.add_argument("--format", choices=sorted(RENDERERS), default="text", help="report format")
     parser.add_argument("--output", type=Path, help="write the report to this file instead of stdout")
+    for name in sorted(RENDERERS):
+        parser.add_argument(f"--{name}", type=Path, metavar="FILE", dest=f"{name}_file",
+                            help=f"also write the {name} report to FILE (any number of these in one run)")
+    parser.add_argument("--source-root", type=Path,
+                        help="directory SARIF paths are relative to (default: the git work tree of the project)")
     parser.add_argument("--policy-pack", type=Path, default=PROJECT_DIR / "policies", help="policy pack dir")
     parser.add_argument("--policy-config", type=Path,
                         help="policy config JSON (default policies/config/<environment>.json)")
@@ -85,7 +91,7 @@ def load_policy_config(path: Path) -> dict:
     return loaded
 
 
-def run(args: argparse.Namespace) -> tuple[int, str]:
+def run(args: argparse.Namespace) -> Result:
     files = read_stack_files(args.project_dir.resolve(), args.stack)
     config = load_stack_config(files.config, args.stack)  # config errors come before anything else
     policy_config_path = args.policy_config or args.policy_pack / "config" / f"{config.environment}.json"
@@ -97,7 +103,37 @@ def run(args: argparse.Namespace) -> tuple[int, str]:
     readiness = placeholder_values(files.config, files.secret_keys) + deploy_prerequisites(config)
     result = Result(recording, [pack], readiness=readiness)
     add_cost_compare_diagram(args, result)
-    return (EXIT_PASSED if result.passed else EXIT_VIOLATIONS), RENDERERS[args.format](result)
+    return result
+
+
+class ReportError(Exception):
+    """A report cannot be written where it was asked for."""
+
+
+def reports_wanted(args: argparse.Namespace) -> dict[Path | None, str]:
+    """Each destination and the format written there; ``None`` is stdout."""
+    wanted: dict[Path | None, str] = {args.output: args.format}
+    for name in RENDERERS:
+        path = getattr(args, f"{name}_file")
+        if path is None:
+            continue
+        if path in wanted and wanted[path] != name:
+            raise ReportError(f"{path} is given for both the {wanted[path]} and the {name} report")
+        wanted[path] = name
+    return wanted
+
+
+def write_reports(result: Result, wanted: dict[Path | None, str]) -> None:
+    for path, name in wanted.items():
+        if path is None:
+            continue
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(RENDERERS[name](result))
+        except OSError as error:
+            raise ReportError(f"cannot write the {name} report to {path}: {error.strerror}") from None
+    if None in wanted:
+        sys.stdout.write(RENDERERS[wanted[None]](result))
 
 
 def add_cost_compare_diagram(args: argparse.Namespace, result: Result) -> None:
@@ -112,12 +148,13 @@ def add_cost_compare_diagram(args: argparse.Namespace, result: Result) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    started = time.monotonic()
     try:
-        code, report = run(args)
-    except (StackFileError, ConfigError, ProgramError, PolicyPackError, DiagramError) as error:
+        wanted = reports_wanted(args)
+        result = run(args)
+        result.seconds = time.monotonic() - started
+        result.source_root = str(args.source_root or "")
+        write_reports(result, wanted)
+    except (StackFileError, ConfigError, ProgramError, PolicyPackError, DiagramError, ReportError) as error:
         return fail(str(error))
-    if args.output:
-        args.output.write_text(report)
-    else:
-        sys.stdout.write(report)
-    return code
+    return EXIT_PASSED if result.passed else EXIT_VIOLATIONS

@@ -18,6 +18,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlparse
+from urllib.request import url2pathname
 
 import pulumi
 from google.protobuf import json_format, struct_pb2
@@ -49,6 +51,8 @@ class RecordedResource:
     dependencies: list[str]
     property_dependencies: dict[str, list[str]]
     options: dict[str, Any]
+    source: dict[str, Any] = field(default_factory=dict)
+    """Where the program created it: ``{"file": path relative to the project directory, "line": n}``."""
 
     @property
     def provider_ref(self) -> str:
@@ -61,6 +65,8 @@ class Recording:
     stack: str
     resources: list[RecordedResource] = field(default_factory=list)
     outputs: dict[str, Any] = field(default_factory=dict)
+    directory: str = ""
+    """The project's directory, which ``source`` files are relative to."""
 
     def by_urn(self) -> dict[str, RecordedResource]:
         return {r.urn: r for r in self.resources}
@@ -132,6 +138,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
             dependencies=list(request.dependencies),
             property_dependencies={k: list(v.urns) for k, v in request.propertyDependencies.items()},
             options=_options_of(request, provider),
+            source=source_of(request, self.recording.directory),
         ))
         self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
         obj = struct_pb2.Struct()
@@ -187,6 +194,23 @@ def _options_of(request, provider: str) -> dict[str, Any]:
         "provider": provider,
         "additionalSecretOutputs": list(request.additionalSecretOutputs),
     }
+
+
+def source_of(request, project_dir: str) -> dict[str, Any]:
+    """The program line that created the resource, as the SDK reports it (the caller of the resource's
+    constructor); when that caller is an installed library, the program's own call into it."""
+    frames = [frame.pc for frame in request.stackTrace.frames if frame.pc.uri]
+    if not frames and request.HasField("sourcePosition") and request.sourcePosition.uri:
+        frames = [request.sourcePosition]
+    own = [pc for pc in frames if not {"site-packages", "dist-packages"} & set(_path_of(pc.uri).parts)]
+    position = (own or frames or [None])[0]
+    if position is None or not project_dir:
+        return {}
+    return {"file": Path(os.path.relpath(_path_of(position.uri), project_dir)).as_posix(), "line": position.line}
+
+
+def _path_of(uri: str) -> Path:
+    return Path(url2pathname(urlparse(uri).path))
 
 
 def downgrade_references(value: Any) -> Any:
@@ -263,6 +287,7 @@ def run_program(project_dir: Path, project: str, stack: str, config: Mapping[str
     region = config.get("aws:region", "us-east-1")
     provider_config = {"aws": {k.split(":", 1)[1]: v for k, v in config.items() if k.startswith("aws:")}}
     monitor = RecordingMonitor(FakeCloud(region), project, stack, provider_config)
+    monitor.recording.directory = str(project_dir.absolute())
     pulumi_settings.ROOT.set(None)
     pulumi_mocks.set_mocks(monitor.mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi_settings.ROOT.set(None)  # run_in_stack creates the root stack itself, as the language host does

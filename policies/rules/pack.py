@@ -100,7 +100,8 @@ def _advisory_unknown(messages: list[str]) -> UnknownValueError:
 def _resource_validator(rule: Rule):
     def validate(args, report_violation) -> None:
         if args.resource_type not in rule.types:
-            return
+            # Tells the engine (and the preflight's coverage report) that this policy did not judge the resource.
+            args.not_applicable()
         resource = Resource(args.resource_type, raw_props(args.props), args.name, args.urn)
         config = rule.configured(args.get_config())
         pending = []
