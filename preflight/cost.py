@@ -34,6 +34,7 @@ DEFAULT_USAGE: dict[str, float] = {
     "logs.ingestedGbPerMonth": 1,
     "waf.requestsPerMonth": 1_000_000,
     "s3.gbPerMonth": 1,
+    "ecr.gbPerMonth": 1,
 }
 # gp3 includes 3,000 IOPS and 125 MB/s; only provisioned performance above that is billed (EBS pricing page,
 # "All gp3 volumes include a free baseline performance of 3,000 provisioned IOPS ... and 125 provisioned MB/s").
@@ -420,6 +421,11 @@ def bucket(resource: RecordedResource, bill: Bill, ctx: Context) -> None:
     bill.charge(gb, "s3.standard.gbMonth", f"{_number(gb)} GB-month stored (assumed)")
 
 
+def container_repository(resource: RecordedResource, bill: Bill, ctx: Context) -> None:
+    gb = ctx.use(resource, "ecr.gbPerMonth")
+    bill.charge(gb, "ecr.storage.gbMonth", f"{_number(gb)} GB-month of images stored (assumed)")
+
+
 # Types that carry a charge of their own. Every other type (VPC, subnets, routes, security groups, IAM, ...) has
 # none, or is billed through the resource it configures.
 ESTIMATORS: dict[str, Estimator] = {
@@ -442,6 +448,7 @@ ESTIMATORS: dict[str, Estimator] = {
     "aws:ec2/eip:Eip": elastic_ip,
     "aws:s3/bucket:Bucket": bucket,
     "aws:s3/bucketV2:BucketV2": bucket,
+    "aws:ecr/repository:Repository": container_repository,
 }
 
 

@@ -58,10 +58,13 @@ def test_a_nat_gateway_costs_its_hours_and_the_assumed_gb_processed():
     assert monthly(nat, "nat") == pytest.approx(expected)
 
 
-def test_an_application_load_balancer_costs_its_hours():
-    alb = stack(resource("aws:lb/loadBalancer:LoadBalancer", "alb", {"loadBalancerType": "application"}),
-                region=EU)
-    assert monthly(alb, "alb") == pytest.approx(HOURS * price("alb.hour", EU))
+def test_an_application_load_balancer_costs_its_hours_and_its_assumed_lcu_hours():
+    for region in (US, EU):
+        alb = stack(resource("aws:lb/loadBalancer:LoadBalancer", "alb", {"loadBalancerType": "application"}),
+                    region=region)
+        lcu_hours = DEFAULT_USAGE["alb.lcuPerHour"] * HOURS
+        expected = HOURS * price("alb.hour", region) + lcu_hours * price("alb.lcuHour", region)
+        assert monthly(alb, "alb") == pytest.approx(expected), region
 
 
 def test_an_instance_costs_its_type_on_demand_hours():
@@ -172,13 +175,69 @@ def test_an_auto_scaling_group_prices_its_on_demand_share_as_the_first_listed_ty
     assert any("1 x 730 h of t3.micro Spot" in u.reason for u in result.unpriced)
 
 
-def test_an_interface_endpoint_prices_its_assumed_data():
-    endpoint = stack(resource("aws:ec2/vpcEndpoint:VpcEndpoint", "ssm", {
-        "vpcEndpointType": "Interface", "subnetIds": ["subnet-a", "subnet-b"]}))
-    result = estimate(endpoint)
-    expected = DEFAULT_USAGE["vpce.gbPerMonth"] * price("vpce.interface.gb")
-    assert next(r.monthly for r in result.resources if r.name == "ssm") == pytest.approx(expected)
-    assert any("2 AZ(s) x 730 endpoint-hours: no price for vpce.interface.hour" in u.reason for u in result.unpriced)
+def test_an_interface_endpoint_costs_its_hours_in_each_az_and_its_assumed_data():
+    for region in (US, EU):
+        endpoint = stack(resource("aws:ec2/vpcEndpoint:VpcEndpoint", "ssm", {
+            "vpcEndpointType": "Interface", "subnetIds": ["subnet-a", "subnet-b"]}), region=region)
+        expected = 2 * HOURS * price("vpce.interface.hour", region) + \
+            DEFAULT_USAGE["vpce.gbPerMonth"] * price("vpce.interface.gb", region)
+        assert monthly(endpoint, "ssm") == pytest.approx(expected), region
+
+
+def test_a_log_group_costs_its_assumed_ingestion_and_storage():
+    for region in (US, EU):
+        logs = stack(resource("aws:cloudwatch/logGroup:LogGroup", "logs", {"retentionInDays": 30}), region=region)
+        gb = DEFAULT_USAGE["logs.ingestedGbPerMonth"]
+        expected = gb * price("logs.ingestGb", region) + gb * price("logs.storageGbMonth", region)
+        assert monthly(logs, "logs") == pytest.approx(expected), region
+
+
+def test_a_metric_alarm_costs_one_standard_alarm_month():
+    alarm = stack(resource("aws:cloudwatch/metricAlarm:MetricAlarm", "cpu-high", {"period": 60}), region=EU)
+    assert monthly(alarm, "cpu-high") == pytest.approx(price("cloudwatch.alarmMonth", EU))
+
+
+def test_a_snapshot_costs_the_size_of_its_source_volume_in_its_own_region():
+    source = resource("aws:ebs/volume:Volume", "data", {"type": "gp3", "size": 50}, id_="vol-1")
+    snap = resource("aws:ebs/snapshot:Snapshot", "snap", {"volumeId": "vol-1"}, id_="snap-1")
+    copy = resource("aws:ebs/snapshotCopy:SnapshotCopy", "dr", {"sourceSnapshotId": "snap-1"},
+                    provider=f"{DR_PROVIDER}::dr-id")
+    result = estimate(stack(source, snap, copy, region=EU))
+    costs = {r.name: r for r in result.resources}
+    assert costs["snap"].monthly == pytest.approx(50 * price("ebs.snapshot.gbMonth", EU))
+    assert costs["dr"].region == "eu-central-1"
+    assert costs["dr"].monthly == pytest.approx(50 * price("ebs.snapshot.gbMonth", "eu-central-1"))
+
+
+def test_a_gp2_volume_costs_its_size_at_the_gp2_price():
+    for region in (US, EU):
+        data = stack(resource("aws:ebs/volume:Volume", "data", {"type": "gp2", "size": 30}), region=region)
+        assert monthly(data, "data") == pytest.approx(30 * price("ebs.gp2.gbMonth", region)), region
+
+
+def test_a_container_repository_costs_its_assumed_image_storage():
+    for region in (US, EU):
+        repo = stack(resource("aws:ecr/repository:Repository", "web", {}), region=region)
+        expected = DEFAULT_USAGE["ecr.gbPerMonth"] * price("ecr.storage.gbMonth", region)
+        assert monthly(repo, "web") == pytest.approx(expected), region
+
+
+def test_eu_west_1_prices_functions_apis_and_fargate_tasks_from_its_own_rates():
+    task = resource("aws:ecs/taskDefinition:TaskDefinition", "task", {"cpu": "512", "memory": "1024"},
+                    arn="arn:aws:ecs:eu-west-1:123456789012:task-definition/task:1")
+    service = resource("aws:ecs/service:Service", "svc", {
+        "launchType": "FARGATE", "desiredCount": 1, "taskDefinition": task.outputs["arn"]})
+    function = resource("aws:lambda/function:Function", "fn", {"memorySize": 256, "architectures": ["x86_64"]})
+    api = resource("aws:apigatewayv2/api:Api", "api", {"protocolType": "HTTP"})
+    recording = stack(task, service, function, api, region=EU)
+    requests = DEFAULT_USAGE["lambda.requestsPerMonth"]
+    gb_seconds = requests * DEFAULT_USAGE["lambda.avgDurationMs"] / 1000 * 256 / 1024
+    assert monthly(recording, "svc") == pytest.approx(
+        HOURS * (0.5 * price("fargate.x86_64.vcpuHour", EU) + 1.0 * price("fargate.x86_64.gbHour", EU)))
+    assert monthly(recording, "fn") == pytest.approx(
+        requests / 1e6 * price("lambda.requests.million", EU) + gb_seconds * price("lambda.x86_64.gbSecond", EU))
+    assert monthly(recording, "api") == pytest.approx(
+        DEFAULT_USAGE["apigw.requestsPerMonth"] / 1e6 * price("apigw.http.million", EU))
 
 
 def test_a_gateway_endpoint_has_no_charge():
