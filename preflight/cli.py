@@ -13,6 +13,7 @@ from pathlib import Path
 from components.config import ConfigError, load_stack_config
 
 from .analyzer import PolicyPackError, run_pack
+from .configreads import recording_config_reads, refuse_unread_keys
 from .recorder import ProgramError, run_program
 from .report import RENDERERS, Result
 from .stackfiles import StackFileError, read_stack_files
@@ -53,11 +54,13 @@ def load_policy_config(path: Path) -> dict:
 
 def run(args: argparse.Namespace) -> tuple[int, str]:
     files = read_stack_files(args.project_dir.resolve(), args.stack)
-    config = load_stack_config(files.config, args.stack)  # config errors come before anything else
+    config = load_stack_config(files.config, args.stack, files.secret_keys)  # config errors come first
     policy_config_path = args.policy_config or args.policy_pack / "config" / f"{config.environment}.json"
     policy_config = load_policy_config(policy_config_path)
-    recording = run_program(files.project_dir, files.project, args.stack, files.config, files.secret_keys,
-                            files.main)
+    with recording_config_reads() as reads:
+        recording = run_program(files.project_dir, files.project, args.stack, files.config, files.secret_keys,
+                                files.main)
+    refuse_unread_keys(files, reads, (r.type for r in recording.resources))
     pack = run_pack(args.policy_pack, recording, files.config, policy_config)
     result = Result(recording, [pack])
     return (EXIT_PASSED if result.passed else EXIT_VIOLATIONS), RENDERERS[args.format](result)

@@ -116,12 +116,14 @@ def _enough_zones(config: StackConfig, zones: list[str]) -> Iterable[Problem]:
 ZONE_RULES: list[Callable[[StackConfig, list[str]], Iterable[Problem]]] = [_enough_zones, server_zone_problems]
 
 
-def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
+def load_stack_config(raw: Mapping[str, Any], stack: str, secret_keys: Iterable[str] = ()) -> StackConfig:
     """Turn the flat ``namespace:key -> string`` map that Pulumi passes into one StackConfig.
 
-    Raises ConfigError naming every bad key at once.
+    A secret key's value is opaque where it cannot be decrypted (the preflight): it is not validated, and
+    its setting keeps the default. Raises ConfigError naming every bad key at once.
     """
-    grouped, problems = _group_by_section(raw)
+    secret = set(secret_keys)
+    grouped, problems = _group_by_section({k: v for k, v in raw.items() if k not in secret})
     root, root_problems = parse_section(RootSettings, "", grouped.pop("", {}))
     problems += root_problems
     sections: dict[str, Any] = {}
@@ -159,6 +161,8 @@ def _group_by_section(raw: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]]
         if namespace != PROJECT:
             continue
         section, dot, field = path.partition(".")
+        if not dot and path in SECTIONS:
+            continue  # the CLI's object of Pulumi.yaml's dotted defaults (workspace.mergeConfig); not the user's
         if not dot:
             section, field = "", path
         if section and section not in SECTIONS:
