@@ -8,6 +8,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .aws_catalog import region_problem
 from .base import _MISSING, PROJECT, ConfigError, Problem, Section, full_key, parse_section, setting
 from .fleet import FleetSettings, alarm_topic_in_stack_region, fleet_problems, listener_rule_priorities_unique
 from .function import FunctionSettings
@@ -19,7 +20,6 @@ from .service import ServiceSettings, service_problems
 RESERVED_TAGS = ("Project", "Environment", "ManagedBy")
 MAX_USER_TAGS = 40  # AWS allows 50 tags per resource; leave room for ours and Name.
 _TAG_CHARS = re.compile(r"^[\w .:/=+\-@]*$", re.UNICODE)
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
 
 class RootSettings(Section):
@@ -185,6 +185,5 @@ def _unknown_section_message(section: str, field: str) -> str:
 def _region_problems(region: Any) -> list[Problem]:
     if region is None:
         return [Problem("aws:region", _MISSING, "required; set it with `pulumi config set aws:region us-east-1`")]
-    if not isinstance(region, str) or not _REGION.match(region):
-        return [Problem("aws:region", region, "not an AWS region name; allowed: a region such as us-east-1")]
-    return []
+    problem = region_problem(region) if isinstance(region, str) else "text expected"
+    return [Problem("aws:region", region, f"{problem}; allowed: a region such as us-east-1")] if problem else []
