@@ -30,8 +30,21 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        shown = "(missing)" if self.value is _MISSING else json.dumps(self.value, default=str)
-        return f"{self.key} = {shown}: {self.message}"
+        return f"{self.key} = {shown_value(self.value)}: {self.message}"
+
+
+SHOWN_ITEMS, SHOWN_LENGTH = 3, 80
+
+
+def shown_value(value: Any) -> str:
+    """A value as an error shows it, once: a long list by its first items and count, long text cut short."""
+    if value is _MISSING:
+        return "(missing)"
+    if isinstance(value, (list, tuple)) and len(value) > SHOWN_ITEMS:
+        head = ", ".join(json.dumps(v, default=str) for v in value[:SHOWN_ITEMS])
+        return f"[{head}, ... ({len(value)} items)]"
+    text = json.dumps(list(value) if isinstance(value, tuple) else value, default=str)
+    return text if len(text) <= SHOWN_LENGTH else text[:SHOWN_LENGTH - 3] + "..."
 
 
 class ConfigError(Exception):

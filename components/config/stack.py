@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from .aws_catalog import region_problem
 from .base import _MISSING, PROJECT, ConfigError, Problem, Section, full_key, parse_section, setting
 from .fleet import FleetSettings, alarm_topic_in_stack_region, fleet_problems, listener_rule_priorities_unique
-from .function import FunctionSettings
+from .function import FunctionSettings, function_name_fits
 from .load_balancer import LoadBalancerSettings, certificate_in_stack_region
 from .network import NetworkSettings
 from .server import ServerSettings, server_stack_problems, server_zone_problems
@@ -37,14 +37,16 @@ class RootSettings(Section):
     @classmethod
     def _valid_tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if len(value) > MAX_USER_TAGS:
-            raise ValueError(f"{len(value)} tags is too many")
+            raise ValueError(f"{len(value)} tags, {len(value) - MAX_USER_TAGS} over the limit of {MAX_USER_TAGS}")
         seen: set[str] = set()
         for item in value:
             key, sep, tag_value = item.partition("=")
             if not sep or not key:
                 raise ValueError(f"'{item}' is not written Key=Value")
-            if len(key) > 128 or len(tag_value) > 256:
-                raise ValueError(f"'{item}' is too long")
+            for part, text, limit in (("key", key, 128), ("value", tag_value, 256)):
+                if len(text) > limit:
+                    raise ValueError(f"the tag {part} of '{key[:20]}{'...' if len(key) > 20 else ''}' is "
+                                     f"{len(text)} characters, {len(text) - limit} over AWS's limit of {limit}")
             if key.lower().startswith("aws:") or key in RESERVED_TAGS:
                 raise ValueError(f"tag key '{key}' is reserved")
             if not (_TAG_CHARS.match(key) and _TAG_CHARS.match(tag_value)):
@@ -102,7 +104,7 @@ CROSS_SECTION_RULES: list[CrossRule] = [lambda sections: fleet_problems(sections
 # Rules that need the whole validated config (region, environment, every section).
 StackRule = Callable[["StackConfig"], Iterable[Problem]]
 STACK_RULES: list[StackRule] = [certificate_in_stack_region, alarm_topic_in_stack_region,
-                                listener_rule_priorities_unique, server_stack_problems]
+                                listener_rule_priorities_unique, server_stack_problems, function_name_fits]
 
 
 def _enough_zones(config: StackConfig, zones: list[str]) -> Iterable[Problem]:
