@@ -206,7 +206,7 @@ def _problem_from(section: type[Section], prefix: str, values: Mapping[str, Any]
 
 def unknown_key_message(prefix: str, name: str, known: Iterable[str]) -> str:
     known = list(known)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
     hint = f"did you mean {full_key(prefix, close[0])}?" if close else ""
     listing = ", ".join(sorted(known))
     return f"unknown key{'; ' + hint if hint else ''} (known keys under '{prefix or PROJECT}': {listing})"
