@@ -175,9 +175,9 @@ def test_a_bare_key_is_namespaced_with_the_project_name(project):
 
 
 def test_a_text_where_a_list_is_declared_is_refused_in_yamls_words(project):
-    refused(run_stack(project, dev_with("  aws-compute:network.azCount: 2",
-                                        "  aws-compute:network.azCount: 2\n  aws-compute:network.interfaceEndpoints: ssm")),
-            "aws-compute:network.interfaceEndpoints", "a list expected, not text")
+    text = dev_with("  aws-compute:network.azCount: 2",
+                    "  aws-compute:network.azCount: 2\n  aws-compute:network.interfaceEndpoints: ssm")
+    refused(run_stack(project, text), "aws-compute:network.interfaceEndpoints", "a list expected, not text")
 
 
 # --- Keys nothing reads ---------------------------------------------------------------------------------------
