@@ -8,11 +8,11 @@ almost always a typo: it is refused with the closest key that is read or known.
 
 from __future__ import annotations
 
-import importlib
-import inspect
+import importlib.util
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pulumi.config as sdk_config
 from pulumi.runtime import config as runtime_config
@@ -42,11 +42,11 @@ def recording_config_reads() -> Iterator[set[str]]:
 
 def provider_config_keys(package: str) -> list[str] | None:
     """The config keys a provider package declares (its generated ``config/vars.py``), or None if unknown."""
-    try:
-        module = importlib.import_module(f"pulumi_{package.replace('-', '_')}.config.vars")
-    except ImportError:
+    spec = importlib.util.find_spec(f"pulumi_{package.replace('-', '_')}")
+    declarations = Path(spec.origin).parent / "config" / "vars.py" if spec and spec.origin else None
+    if declarations is None or not declarations.exists():
         return None
-    return sorted(set(_PROVIDER_KEY.findall(inspect.getsource(module))))
+    return sorted(set(_PROVIDER_KEY.findall(declarations.read_text())))
 
 
 def unread_key_problems(files: StackFiles, reads: Iterable[str], packages: Iterable[str]) -> list[str]:
