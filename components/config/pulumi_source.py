@@ -8,12 +8,12 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from .base import PROJECT
-from .docs import all_sections
 from .stack import StackConfig, load_stack_config
 
 
 def declared_keys() -> list[str]:
     """Every key of the project, ``aws-compute:network.azCount`` and so on."""
+    from .docs import all_sections  # here, so that `python -m components.config.docs` runs a fresh module
     return [f"{PROJECT}:{prefix + '.' if prefix else ''}{info.alias or name}"
             for prefix, section in all_sections() for name, info in section.model_fields.items()]
 
