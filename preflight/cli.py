@@ -17,6 +17,7 @@ from components.config.readiness import deploy_prerequisites
 
 from .analyzer import PolicyPackError, run_pack
 from .compare import CompareError, compare, load_base
+from .configreads import recording_config_reads, refuse_unread_keys
 from .cost import UsageError, estimate, load_usage
 from .diagram import DiagramError, draw
 from .readiness import placeholder_values
@@ -93,11 +94,13 @@ def load_policy_config(path: Path) -> dict:
 
 def run(args: argparse.Namespace) -> Result:
     files = read_stack_files(args.project_dir.resolve(), args.stack)
-    config = load_stack_config(files.config, args.stack)  # config errors come before anything else
+    config = load_stack_config(files.config, args.stack, files.secret_keys)  # config errors come first
     policy_config_path = args.policy_config or args.policy_pack / "config" / f"{config.environment}.json"
     policy_config = load_policy_config(policy_config_path)
-    recording = run_program(files.project_dir, files.project, args.stack, files.config, files.secret_keys,
-                            files.main)
+    with recording_config_reads() as reads:
+        recording = run_program(files.project_dir, files.project, args.stack, files.config, files.secret_keys,
+                                files.main)
+    refuse_unread_keys(files, reads, (r.type for r in recording.resources))
     pack = run_pack(args.policy_pack, recording, files.config, policy_config)
     # Placeholders (any program) and this project's own prerequisites; they inform, never change the exit code.
     readiness = placeholder_values(files.config, files.secret_keys) + deploy_prerequisites(config)

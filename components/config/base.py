@@ -30,8 +30,21 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
-        shown = "(missing)" if self.value is _MISSING else json.dumps(self.value, default=str)
-        return f"{self.key} = {shown}: {self.message}"
+        return f"{self.key} = {shown_value(self.value)}: {self.message}"
+
+
+SHOWN_ITEMS, SHOWN_LENGTH = 3, 80
+
+
+def shown_value(value: Any) -> str:
+    """A value as an error shows it, once: a long list by its first items and count, long text cut short."""
+    if value is _MISSING:
+        return "(missing)"
+    if isinstance(value, (list, tuple)) and len(value) > SHOWN_ITEMS:
+        head = ", ".join(json.dumps(v, default=str) for v in value[:SHOWN_ITEMS])
+        return f"[{head}, ... ({len(value)} items)]"
+    text = json.dumps(list(value) if isinstance(value, tuple) else value, default=str)
+    return text if len(text) <= SHOWN_LENGTH else text[:SHOWN_LENGTH - 3] + "..."
 
 
 class ConfigError(Exception):
@@ -115,10 +128,63 @@ def parse_section(
 ) -> tuple[Section | None, list[Problem]]:
     """Validate one section's raw values; return the frozen section or the problems, never both."""
     decoded = {alias: decode_value(raw, _is_text_field(section, alias)) for alias, raw in values.items()}
+    mistyped = [Problem(full_key(prefix, alias), value, f"{expected} expected, not {yaml_kind(value)}; "
+                        f"allowed: {allowed_of(section, alias)}")
+                for alias, value in decoded.items()
+                if (expected := _strict_kind(section, alias)) and not _is_kind(value, expected)]
+    if mistyped:
+        return None, mistyped
     try:
         return section.model_validate(decoded), []
     except ValidationError as error:
         return None, [_problem_from(section, prefix, decoded, detail) for detail in error.errors()]
+
+
+def yaml_kind(value: Any) -> str:
+    """A value's type in the words of YAML."""
+    if isinstance(value, bool):
+        return f"the boolean {str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return "a number"
+    if isinstance(value, str):
+        return f"the text {json.dumps(value)}" if value in ("yes", "no", "on", "off", "y", "n") else "text"
+    return "a list" if isinstance(value, list) else "a map"
+
+
+def _strict_kind(section: type[Section], alias: str) -> str | None:
+    """Where pydantic's lax mode would accept what Pulumi does not: booleans only true/false (get_bool), and
+    numbers never from a boolean (``minSize: true`` is not 1)."""
+    for name, info in section.model_fields.items():
+        if (info.alias or name) == alias:
+            return {bool: "true or false", int: "a whole number"}.get(info.annotation)
+    return None
+
+
+def _is_kind(value: Any, expected: str) -> bool:
+    if expected == "true or false":
+        return isinstance(value, bool)
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+# pydantic's error types in the words of YAML.
+_YAML_MESSAGES = {
+    "int_type": "a whole number expected", "int_parsing": "a whole number expected",
+    "int_from_float": "a whole number expected, not a fraction", "string_type": "text expected",
+    "tuple_type": "a list expected", "list_type": "a list expected", "literal_error": "not one of the allowed values",
+}
+
+
+def _yaml_message(detail: Any) -> str:
+    context = detail.get("ctx") or {}
+    if detail["type"] in _YAML_MESSAGES:
+        return _YAML_MESSAGES[detail["type"]]
+    if detail["type"] == "greater_than_equal":
+        return f"below the minimum, {context.get('ge')}"
+    if detail["type"] == "less_than_equal":
+        return f"above the maximum, {context.get('le')}"
+    if detail["type"] == "string_too_long":
+        return f"longer than {context.get('max_length')} characters"
+    return detail["msg"].removeprefix("Value error, ")
 
 
 def _problem_from(section: type[Section], prefix: str, values: Mapping[str, Any], detail: Any) -> Problem:
@@ -132,7 +198,7 @@ def _problem_from(section: type[Section], prefix: str, values: Mapping[str, Any]
         if isinstance(value, (list, tuple)) and isinstance(part, int) and part < len(value):
             value = value[part]
     allowed = allowed_of(section, alias)
-    message = detail["msg"].removeprefix("Value error, ")
+    message = _yaml_message(detail)
     if allowed:
         message = f"{message}; allowed: {allowed}"
     return Problem(key, value, message)
@@ -140,7 +206,7 @@ def _problem_from(section: type[Section], prefix: str, values: Mapping[str, Any]
 
 def unknown_key_message(prefix: str, name: str, known: Iterable[str]) -> str:
     known = list(known)
-    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.5)
     hint = f"did you mean {full_key(prefix, close[0])}?" if close else ""
     listing = ", ".join(sorted(known))
     return f"unknown key{'; ' + hint if hint else ''} (known keys under '{prefix or PROJECT}': {listing})"

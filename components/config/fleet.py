@@ -14,9 +14,10 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
+from .aws_catalog import instance_type_problem
 from .base import PATH_PATTERNS_ALLOWED, PathPatterns, Problem, Section, full_key, setting
+from .server import architecture_of
 
-INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\d[a-z0-9-]*\.[a-z0-9-]+$")
 SNS_TOPIC_ARN = re.compile(r"^arn:aws[-a-z]*:sns:(?P<region>[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d):\d{12}:"
                            r"[A-Za-z0-9_-]{1,256}(\.fifo)?$")
 MAX_GROUP_SIZE = 1000
@@ -140,18 +141,19 @@ class FleetSettings(Section):
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str) -> str:
-        if not INSTANCE_TYPE.match(value):
-            raise ValueError("not an EC2 instance type")
+        problem = instance_type_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("instance_types")
     @classmethod
     def _instance_types(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if value and not 2 <= len(value) <= 20:
-            raise ValueError(f"{len(value)} types")
-        bad = [t for t in value if not INSTANCE_TYPE.match(t)]
-        if bad:
-            raise ValueError(f"not EC2 instance types: {', '.join(bad)}")
+            raise ValueError(f"a list of {len(value)} type{'s' if len(value) != 1 else ''}, not 2 to 20")
+        problems = [p for p in map(instance_type_problem, value) if p]
+        if problems:
+            raise ValueError("; ".join(problems))
         repeated = sorted({t for t in value if value.count(t) > 1})
         if repeated:
             raise ValueError(f"listed more than once: {', '.join(repeated)}")
@@ -201,7 +203,29 @@ def fleet_problems(fleet: FleetSettings) -> list[Problem]:
                                 f"not below {_key('healthCheckInterval')} ({fleet.health_check_interval}); "
                                 f"allowed: healthCheckTimeout < healthCheckInterval"))
     problems += _spot_problems(fleet)
+    problems += _architecture_problems(fleet)
     return problems
+
+
+def _architecture_problems(fleet: FleetSettings) -> Iterable[Problem]:
+    """One launch template, one AMI: every type must run it, so all share the AMI's architecture."""
+    key = _key("instanceTypes") if fleet.mixed_instances else _key("instanceType")
+    types = fleet.instance_types or (fleet.instance_type,)
+    by_architecture: dict[str, list[str]] = {}
+    for instance_type in types:
+        by_architecture.setdefault(architecture_of(instance_type), []).append(instance_type)
+    if len(by_architecture) > 1:
+        yield Problem(key, list(types), "mixes " + " and ".join(f"{arch} ({', '.join(names)})" for arch, names
+                                                                 in sorted(by_architecture.items()))
+                      + " types under one AMI; allowed: types of one architecture")
+        return
+    [architecture] = by_architecture
+    ami_architecture = next((arch for arch in ("arm64", "x86_64") if fleet.ami_parameter.endswith(f"-{arch}")), None)
+    if not fleet.ami_id and ami_architecture and ami_architecture != architecture:
+        yield Problem(key, types[0] if len(types) == 1 else list(types),
+                      f"{architecture} type{'s' if len(types) > 1 else ''}, but {_key('amiParameter')} names an "
+                      f"{ami_architecture} AMI ({fleet.ami_parameter}); allowed: {ami_architecture} types, or the "
+                      f"parameter ending in -{architecture}")
 
 
 def _spot_problems(fleet: FleetSettings) -> Iterable[Problem]:

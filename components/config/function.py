@@ -15,6 +15,10 @@ SUPPORTED_RUNTIMES = ("python3.12", "python3.13", "python3.14")
 Runtime = Literal["python3.12", "python3.13", "python3.14"]
 
 MIN_MEMORY_MB, MAX_MEMORY_MB = 128, 10240
+# Lambda function names: 1-64 letters, digits, - and _ (CreateFunction's FunctionName). The component names the
+# function <project>-<stack>-<name> and keeps 10 characters after the prefix for the name or its digest.
+MAX_FUNCTION_NAME = 64
+_FUNCTION_NAME_CHARS = re.compile(r"[A-Za-z0-9_-]+")
 MIN_TIMEOUT_SECONDS, MAX_TIMEOUT_SECONDS = 1, 900
 # Lambda keeps 100 of the account's concurrent executions unreserved for the functions that reserve none
 # ("You can reserve up to the Unreserved account concurrency value, minus 100": Lambda developer guide,
@@ -187,3 +191,17 @@ class FunctionSettings(Section):
         problems = self.region_problems(region)
         if problems:
             raise ConfigError(problems)
+
+
+def function_name_fits(config: Any) -> list[Problem]:
+    """The stack name is part of the Lambda function's fixed name, so it must fit Lambda's limits."""
+    if not config.function.enabled:
+        return []
+    prefix = f"{config.project}-{config.stack}"
+    room = MAX_FUNCTION_NAME - 10 - len(config.project) - 1
+    if _FUNCTION_NAME_CHARS.fullmatch(prefix) and len(prefix) <= MAX_FUNCTION_NAME - 10:
+        return []
+    return [Problem("stack name", config.stack,
+                    f"the Lambda function is named {prefix}-function, and Lambda allows {MAX_FUNCTION_NAME} characters "
+                    f"of letters, digits, - and _ ({len(prefix) + len('-function')} here); allowed: a stack name of at "
+                    f"most {room} such characters, or {full_key('function', 'enabled')} false")]

@@ -18,13 +18,13 @@ from typing import Any, Literal
 
 from pydantic import ValidationInfo, field_validator
 
+from .aws_catalog import instance_type_problem, region_problem
 from .base import _MISSING, Problem, Section, allowed_of, full_key, setting
 
 _INSTANCE_TYPE = re.compile(r"^(?P<family>[a-z][a-z0-9-]*\d[a-z0-9-]*)\.[a-z0-9-]+$")
 _FAMILY = re.compile(r"^(?P<series>[a-z]+)(?P<generation>\d+)(?P<options>[a-z-]*)$")
 _AMI_ID = re.compile(r"^ami-([0-9a-f]{8}|[0-9a-f]{17})$")
 _AZ = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d[a-z]$")
-_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _TIME = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 # AWS's recommended device names for EBS data volumes on Linux (the root device is /dev/xvda or /dev/sda1).
 _DEVICE_NAME = re.compile(r"^/dev/(sd|xvd)[f-p]$")
@@ -213,8 +213,9 @@ class ServerSettings(Section):
     @field_validator("instance_type")
     @classmethod
     def _instance_type(cls, value: str) -> str:
-        if not _INSTANCE_TYPE.match(value):
-            raise ValueError("not an EC2 instance type")
+        problem = instance_type_problem(value)
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("ami_id")
@@ -321,8 +322,9 @@ class ServerSettings(Section):
     @field_validator("dr_region")
     @classmethod
     def _region_name(cls, value: str) -> str:
-        if value and not _REGION.match(value):
-            raise ValueError("not a region name")
+        problem = region_problem(value) if value else None
+        if problem:
+            raise ValueError(problem)
         return value
 
     @field_validator("backup_time")

@@ -8,10 +8,11 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from .aws_catalog import region_problem
 from .base import _MISSING, PROJECT, ConfigError, Problem, Section, full_key, parse_section, setting
 from .ci import CiSettings
 from .fleet import FleetSettings, alarm_topic_in_stack_region, fleet_problems, listener_rule_priorities_unique
-from .function import FunctionSettings
+from .function import FunctionSettings, function_name_fits
 from .load_balancer import LoadBalancerSettings, certificate_in_stack_region, certificate_source_problems
 from .network import NetworkSettings
 from .server import ServerSettings, server_stack_problems, server_zone_problems
@@ -20,7 +21,6 @@ from .service import ServiceSettings, service_problems
 RESERVED_TAGS = ("Project", "Environment", "ManagedBy")
 MAX_USER_TAGS = 40  # AWS allows 50 tags per resource; leave room for ours and Name.
 _TAG_CHARS = re.compile(r"^[\w .:/=+\-@]*$", re.UNICODE)
-_REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d$")
 
 
 class RootSettings(Section):
@@ -38,14 +38,16 @@ class RootSettings(Section):
     @classmethod
     def _valid_tags(cls, value: tuple[str, ...]) -> tuple[str, ...]:
         if len(value) > MAX_USER_TAGS:
-            raise ValueError(f"{len(value)} tags is too many")
+            raise ValueError(f"{len(value)} tags, {len(value) - MAX_USER_TAGS} over the limit of {MAX_USER_TAGS}")
         seen: set[str] = set()
         for item in value:
             key, sep, tag_value = item.partition("=")
             if not sep or not key:
                 raise ValueError(f"'{item}' is not written Key=Value")
-            if len(key) > 128 or len(tag_value) > 256:
-                raise ValueError(f"'{item}' is too long")
+            for part, text, limit in (("key", key, 128), ("value", tag_value, 256)):
+                if len(text) > limit:
+                    raise ValueError(f"the tag {part} of '{key[:20]}{'...' if len(key) > 20 else ''}' is "
+                                     f"{len(text)} characters, {len(text) - limit} over AWS's limit of {limit}")
             if key.lower().startswith("aws:") or key in RESERVED_TAGS:
                 raise ValueError(f"tag key '{key}' is reserved")
             if not (_TAG_CHARS.match(key) and _TAG_CHARS.match(tag_value)):
@@ -105,7 +107,7 @@ CROSS_SECTION_RULES: list[CrossRule] = [lambda sections: fleet_problems(sections
 # Rules that need the whole validated config (region, environment, every section).
 StackRule = Callable[["StackConfig"], Iterable[Problem]]
 STACK_RULES: list[StackRule] = [certificate_in_stack_region, certificate_source_problems, alarm_topic_in_stack_region,
-                                listener_rule_priorities_unique, server_stack_problems]
+                                listener_rule_priorities_unique, server_stack_problems, function_name_fits]
 
 
 def _enough_zones(config: StackConfig, zones: list[str]) -> Iterable[Problem]:
@@ -119,12 +121,14 @@ def _enough_zones(config: StackConfig, zones: list[str]) -> Iterable[Problem]:
 ZONE_RULES: list[Callable[[StackConfig, list[str]], Iterable[Problem]]] = [_enough_zones, server_zone_problems]
 
 
-def load_stack_config(raw: Mapping[str, Any], stack: str) -> StackConfig:
+def load_stack_config(raw: Mapping[str, Any], stack: str, secret_keys: Iterable[str] = ()) -> StackConfig:
     """Turn the flat ``namespace:key -> string`` map that Pulumi passes into one StackConfig.
 
-    Raises ConfigError naming every bad key at once.
+    A secret key's value is opaque where it cannot be decrypted (the preflight): it is not validated, and
+    its setting keeps the default. Raises ConfigError naming every bad key at once.
     """
-    grouped, problems = _group_by_section(raw)
+    secret = set(secret_keys)
+    grouped, problems = _group_by_section({k: v for k, v in raw.items() if k not in secret})
     root, root_problems = parse_section(RootSettings, "", grouped.pop("", {}))
     problems += root_problems
     sections: dict[str, Any] = {}
@@ -162,6 +166,8 @@ def _group_by_section(raw: Mapping[str, Any]) -> tuple[dict[str, dict[str, Any]]
         if namespace != PROJECT:
             continue
         section, dot, field = path.partition(".")
+        if not dot and path in SECTIONS:
+            continue  # the CLI's object of Pulumi.yaml's dotted defaults (workspace.mergeConfig); not the user's
         if not dot:
             section, field = "", path
         if section and section not in SECTIONS:
@@ -184,6 +190,5 @@ def _unknown_section_message(section: str, field: str) -> str:
 def _region_problems(region: Any) -> list[Problem]:
     if region is None:
         return [Problem("aws:region", _MISSING, "required; set it with `pulumi config set aws:region us-east-1`")]
-    if not isinstance(region, str) or not _REGION.match(region):
-        return [Problem("aws:region", region, "not an AWS region name; allowed: a region such as us-east-1")]
-    return []
+    problem = region_problem(region) if isinstance(region, str) else "text expected"
+    return [Problem("aws:region", region, f"{problem}; allowed: a region such as us-east-1")] if problem else []

@@ -68,7 +68,7 @@ def test_a_secure_config_value_becomes_a_secret_placeholder(tmp_path):
         import pulumi, pulumi_aws as aws
         token = pulumi.Config().require_secret("token")
         aws.ssm.Parameter("p", type="SecureString", value=token)
-    """, "  demo:token:\n    secure: AAABAKm0example\n")
+    """, "  demo:token:\n    secure: AAABAKm0ZXhhbXBsZQ==\n")
     parameter = recording.of_type("aws:ssm/parameter:Parameter")[0]
     assert parameter.inputs["value"][SIG_KEY] == SECRET_SIG
     assert reveal(parameter.inputs["value"]) == SECRET_PLACEHOLDER
