@@ -35,6 +35,11 @@ def dev_with(old: str, new: str) -> str:
     return DEV.replace(old, new)
 
 
+def with_image_tag(text: str) -> str:
+    """Dev with a ``service.imageTag:`` line written as ``text`` (dev sets none: it builds its image)."""
+    return dev_with("service.keepImages: 10", f"service.keepImages: 10\n  aws-compute:service.imageTag: {text}".rstrip())
+
+
 def refused(run, *fragments: str) -> str:
     assert run.returncode == 2, run.stdout[-2000:] + run.stderr
     assert "Traceback" not in run.stderr
@@ -113,12 +118,12 @@ def test_a_yaml_1_1_boolean_where_text_is_declared_is_refused_with_the_hint_to_q
 
 
 def test_a_number_where_text_is_declared_is_refused_with_the_hint_to_quote_it(project):
-    refused(run_stack(project, dev_with("service.keepImages: 10", "service.keepImages: 10\n  aws-compute:service.imageTag: 1.10")),
+    refused(run_stack(project, with_image_tag("1.10")),
             "aws-compute:service.imageTag = 1.1", "text expected, not the number 1.1", 'quote it: "1.10"')
 
 
 def test_an_empty_value_is_refused_not_passed_as_text(project):
-    refused(run_stack(project, dev_with("service.keepImages: 10", "service.keepImages: 10\n  aws-compute:service.imageTag:")),
+    refused(run_stack(project, with_image_tag("")),
             "aws-compute:service.imageTag", "has no value", "''")
 
 
