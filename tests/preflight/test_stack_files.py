@@ -37,7 +37,8 @@ def dev_with(old: str, new: str) -> str:
 
 def with_image_tag(text: str) -> str:
     """Dev with a ``service.imageTag:`` line written as ``text`` (dev sets none: it builds its image)."""
-    return dev_with("service.keepImages: 10", f"service.keepImages: 10\n  aws-compute:service.imageTag: {text}".rstrip())
+    line = f"aws-compute:service.imageTag: {text}".rstrip()
+    return dev_with("service.keepImages: 10", f"service.keepImages: 10\n  {line}")
 
 
 def refused(run, *fragments: str) -> str:
