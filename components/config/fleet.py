@@ -219,12 +219,15 @@ def _spot_problems(fleet: FleetSettings) -> Iterable[Problem]:
 
 
 def alarm_topic_in_stack_region(config: Any) -> Iterable[Problem]:
+    return topic_region_problems(_key("alarmTopicArn"), config.fleet.alarm_topic_arn, config.region)
+
+
+def topic_region_problems(key: str, arn: str, region: str) -> Iterable[Problem]:
     """CloudWatch alarms notify only SNS topics of their own region."""
-    arn = config.fleet.alarm_topic_arn
     match = SNS_TOPIC_ARN.match(arn) if arn else None
-    if match and match["region"] != config.region:
-        yield Problem(_key("alarmTopicArn"), arn, f"the topic is in {match['region']}, the stack in "
-                                                  f"{config.region}; allowed: an SNS topic of {config.region}")
+    if match and match["region"] != region:
+        yield Problem(key, arn, f"the topic is in {match['region']}, the stack in {region}; "
+                                f"allowed: an SNS topic of {region}")
 
 
 def listener_rule_priorities_unique(config: Any) -> Iterable[Problem]:

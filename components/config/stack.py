@@ -13,6 +13,7 @@ from .fleet import FleetSettings, alarm_topic_in_stack_region, fleet_problems, l
 from .function import FunctionSettings
 from .load_balancer import LoadBalancerSettings, certificate_in_stack_region
 from .network import NetworkSettings
+from .operations import OperationsSettings, operations_topic_in_stack_region
 from .server import ServerSettings, server_stack_problems, server_zone_problems
 from .service import ServiceSettings, service_problems
 
@@ -63,6 +64,7 @@ SECTIONS: dict[str, type[Section]] = {
     "fleet": FleetSettings,
     "function": FunctionSettings,
     "service": ServiceSettings,
+    "operations": OperationsSettings,
 }
 
 
@@ -82,6 +84,7 @@ class StackConfig(BaseModel):
     fleet: FleetSettings
     function: FunctionSettings
     service: ServiceSettings
+    operations: OperationsSettings
 
     @property
     def is_prod(self) -> bool:
@@ -102,7 +105,8 @@ CROSS_SECTION_RULES: list[CrossRule] = [lambda sections: fleet_problems(sections
 # Rules that need the whole validated config (region, environment, every section).
 StackRule = Callable[["StackConfig"], Iterable[Problem]]
 STACK_RULES: list[StackRule] = [certificate_in_stack_region, alarm_topic_in_stack_region,
-                                listener_rule_priorities_unique, server_stack_problems]
+                                listener_rule_priorities_unique, server_stack_problems,
+                                operations_topic_in_stack_region]
 
 
 def _enough_zones(config: StackConfig, zones: list[str]) -> Iterable[Problem]:
