@@ -138,15 +138,11 @@ def host_policy(partition: str, region: str, account_id: str, namespace: str, pa
                 "Resource": "*",
             },
             {
-                "Sid": "ReadThePatchBaselineSnapshot",  # accepts only "*"
+                # The instance ID is each call's subject: scoped like ssm:UpdateInstanceInformation in
+                # session_manager_policy, to this account's instances in the region.
+                "Sid": "ReadTheBaselineAndReportComplianceForThisAccountsInstances",
                 "Effect": "Allow",
-                "Action": "ssm:GetDeployablePatchSnapshotForInstance",
-                "Resource": "*",
-            },
-            {
-                "Sid": "ReportPatchComplianceForThisAccountsInstances",
-                "Effect": "Allow",
-                "Action": ["ssm:PutInventory", "ssm:PutComplianceItems"],
+                "Action": ["ssm:GetDeployablePatchSnapshotForInstance", "ssm:PutInventory", "ssm:PutComplianceItems"],
                 "Resource": f"arn:{partition}:ec2:{region}:{account_id}:instance/*",
             },
             {
