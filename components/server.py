@@ -5,8 +5,8 @@ disaster-recovery region, and scheduled backups by Data Lifecycle Manager.
 Decisions a reader should know:
 - Egress is HTTPS only, to anywhere: SSM, the AWS APIs and Amazon Linux's package repositories are all
   HTTPS. DNS, NTP and the metadata service are link-local and not filtered by security groups.
-- The instance role holds only the Session Manager actions (not the broad AmazonSSMManagedInstanceCore):
-  the server can be reached, but Run Command, inventory and patching through SSM are not granted.
+- The instance role holds only the Session Manager actions (not the broad AmazonSSMManagedInstanceCore),
+  plus what the operations layer passes in (components/operations.py): patching and the CloudWatch agent.
 - An AMI resolved from the SSM parameter is read once: later AMI releases do not replace the server
   (ignore_changes), since that would detach its data volume; set ``amiId`` to move on deliberately.
 - A changed user data replaces the instance, so a new version of the service is rolled out. The data
