@@ -14,7 +14,7 @@ from typing import Any, Literal
 from pydantic import field_validator
 
 from .base import LOG_RETENTION_ALLOWED, LogRetentionDays, Problem, Section, full_key, setting
-from .fleet import SNS_TOPIC_ARN, topic_region_problems
+from .fleet import OptionalTopicArn, topic_region_problems
 
 SCHEDULE_ALLOWED = ("cron(<minutes> <hours> <day-of-month> <month> <day-of-week> <year>) with '?' in one of the "
                     "day fields, or rate(<n> hour|hours|day|days)")
@@ -68,7 +68,7 @@ class OperationsSettings(Section):
         LOG_RETENTION_ALLOWED,
     )
     # --- alarms ---
-    alarm_topic_arn: str = setting(
+    alarm_topic_arn: OptionalTopicArn = setting(
         "", "SNS topic every layer's alarms notify; empty uses fleet.alarmTopicArn, and with both empty alarms "
             "only change state in the console.",
         "empty, or arn:aws:sns:<stack region>:<12-digit account>:<topic>",
@@ -105,13 +105,6 @@ class OperationsSettings(Section):
         if problem:
             raise ValueError(f"not a maintenance-window schedule: {problem}")
         return value.strip()
-
-    @field_validator("alarm_topic_arn")
-    @classmethod
-    def _sns_topic_arn(cls, value: str) -> str:
-        if value and not SNS_TOPIC_ARN.match(value):
-            raise ValueError("not an SNS topic ARN")
-        return value
 
 
 def operations_alarm_topic(config: Any) -> str:
