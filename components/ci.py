@@ -39,6 +39,8 @@ SERVICE_LINKED_ROLES = {
     "ecs.application-autoscaling.amazonaws.com":
         "ecs.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_ECSService",
     "spot.amazonaws.com": "spot.amazonaws.com/AWSServiceRoleForEC2Spot",
+    # The patch window's task runs with Systems Manager's service-linked role (components/operations.py).
+    "ssm.amazonaws.com": "ssm.amazonaws.com/AWSServiceRoleForAmazonSSM",
 }
 # Actions that accept only "*" as their resource (Service Authorization Reference: no resource type).
 READ_EVERYWHERE = (
@@ -82,7 +84,12 @@ SERVICE_ACTIONS: dict[str, tuple[str, ...]] = {
     "dlm": (*WRITE_VERBS, "Get*"),
     "acm": ("Describe*", "Get*", "List*", "DeleteCertificate", "AddTagsToCertificate", "RemoveTagsFromCertificate"),
     "ssm": ("GetParameter", "GetParameters", "PutParameter", "DeleteParameter", "AddTagsToResource",
-            "RemoveTagsFromResource", "ListTagsForResource"),
+            "RemoveTagsFromResource", "ListTagsForResource", "CreateMaintenanceWindow", "UpdateMaintenanceWindow",
+            "DeleteMaintenanceWindow", "GetMaintenanceWindow", "RegisterTargetWithMaintenanceWindow",
+            "UpdateMaintenanceWindowTarget", "DeregisterTargetFromMaintenanceWindow",
+            "RegisterTaskWithMaintenanceWindow", "UpdateMaintenanceWindowTask", "GetMaintenanceWindowTask",
+            "DeregisterTaskFromMaintenanceWindow", "DescribeMaintenanceWindowTargets",
+            "DescribeMaintenanceWindowTasks"),
 }
 # The few services whose ARNs carry no account (API Gateway) or that name AMIs and their snapshots,
 # which Amazon owns, without one.

@@ -21,6 +21,7 @@ from .config import FleetSettings
 from .context import DeployContext
 from .iam import instance_trust_policy, session_manager_policy, to_json
 from .load_balancer import LoadBalancer
+from .operations import HostOperations
 from .tags import with_name
 
 ROOT_DEVICE = "/dev/xvda"  # Amazon Linux 2023's root device name
@@ -115,9 +116,10 @@ def service_environment(settings: FleetSettings, environment: str, lb_idle_timeo
     }
 
 
-def launch_template_user_data(service_env: Mapping[str, str]) -> str:
+def launch_template_user_data(service_env: Mapping[str, str], agent_config_parameter: str = "") -> str:
     """The web service's cloud-init script, base64-encoded as launch templates take it."""
-    return base64.b64encode(render_user_data(service_env, service_name="web").encode()).decode("ascii")
+    script = render_user_data(service_env, service_name="web", agent_config_parameter=agent_config_parameter)
+    return base64.b64encode(script.encode()).decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -131,6 +133,10 @@ class FleetArgs:
     """One private subnet per AZ; the group spans all of them."""
     key_arn: pulumi.Input[str]
     """The stack's KMS key, for the root volumes."""
+    operations: HostOperations | None = None
+    """The CloudWatch agent's configuration and the patching rights (components/operations.py), if any."""
+    alarm_topic_arn: str = ""
+    """The stack's alarm topic; the fleet's own alarmTopicArn when empty."""
 
 
 class Fleet(pulumi.ComponentResource):
@@ -200,6 +206,10 @@ class Fleet(pulumi.ComponentResource):
         profile = aws.iam.InstanceProfile(f"{name}-profile", role=role.name, path=ctx.iam_path,
                                           tags=self._tags("instances"),
                                           opts=self._child)
+        waits_for = list(args.operations.depends_on) if args.operations else []
+        if args.operations:
+            waits_for.append(aws.iam.RolePolicy(f"{name}-operations", role=role.id, policy=args.operations.policy,
+                                                opts=self._child))
         launch_template = self._launch_template(security_group, profile)
         # The group launches with a service-linked role the stack owns: a grant to the account's default
         # role fails on an account that has never had an Auto Scaling group (InvalidArnException), since AWS
@@ -250,7 +260,7 @@ class Fleet(pulumi.ComponentResource):
                 "instance_warmup": str(settings.instance_warmup), "auto_rollback": True}},
             tags=[{"key": key, "value": value, "propagate_at_launch": True}
                   for key, value in self._tags("instance").items()],
-            opts=pulumi.ResourceOptions(parent=self, depends_on=[key_grant]),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[key_grant, *waits_for]),
         )
 
         # --- Scaling and alarms --------------------------------------------------------------------------
@@ -269,7 +279,8 @@ class Fleet(pulumi.ComponentResource):
                 opts=self._child,
             )
         dimensions = {"TargetGroup": target_group.arn_suffix, "LoadBalancer": lb.arn_suffix}
-        notify = [settings.alarm_topic_arn] if settings.alarm_topic_arn else []
+        topic = args.alarm_topic_arn or settings.alarm_topic_arn
+        notify = [topic] if topic else []
         for spec in health_alarm_plan(settings):
             self._alarm(spec, dimensions, actions=notify, ok_actions=notify)
 
@@ -314,7 +325,8 @@ class Fleet(pulumi.ComponentResource):
             monitoring={"enabled": True},
             ebs_optimized="true",
             user_data=launch_template_user_data(
-                service_environment(settings, ctx.environment, self._args.lb_idle_timeout)),
+                service_environment(settings, ctx.environment, self._args.lb_idle_timeout),
+                self._args.operations.agent_config_parameter if self._args.operations else ""),
             update_default_version=True,
             tag_specifications=[{"resource_type": "instance", "tags": instance_tags},
                                 {"resource_type": "volume", "tags": self._tags("volume")},

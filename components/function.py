@@ -218,6 +218,7 @@ class Function(pulumi.ComponentResource):
 
     function_name: str
     function_arn: pulumi.Output[str]
+    api_id: pulumi.Output[str]
     invoke_url: pulumi.Output[str]
     invoke_command: str
 
@@ -347,6 +348,7 @@ class Function(pulumi.ComponentResource):
         )
 
         self.function_arn = function.arn
+        self.api_id = api.id
         # The API's default endpoint serves the $default stage without a stage segment.
         self.invoke_url = api.api_endpoint.apply(lambda endpoint: endpoint + route_path(settings.route))
         self.invoke_command = invoke_command(self.function_name, ctx.region)

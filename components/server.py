@@ -5,8 +5,8 @@ disaster-recovery region, and scheduled backups by Data Lifecycle Manager.
 Decisions a reader should know:
 - Egress is HTTPS only, to anywhere: SSM, the AWS APIs and Amazon Linux's package repositories are all
   HTTPS. DNS, NTP and the metadata service are link-local and not filtered by security groups.
-- The instance role holds only the Session Manager actions (not the broad AmazonSSMManagedInstanceCore):
-  the server can be reached, but Run Command, inventory and patching through SSM are not granted.
+- The instance role holds only the Session Manager actions (not the broad AmazonSSMManagedInstanceCore),
+  plus what the operations layer passes in (components/operations.py): patching and the CloudWatch agent.
 - An AMI resolved from the SSM parameter is read once: later AMI releases do not replace the server
   (ignore_changes), since that would detach its data volume; set ``amiId`` to move on deliberately.
 - A changed user data replaces the instance, so a new version of the service is rolled out. The data
@@ -27,6 +27,7 @@ from app.userdata import render_user_data
 from .config import ServerSettings
 from .context import DeployContext
 from .iam import Document, dlm_trust_policy, document, instance_trust_policy, session_manager_policy, to_json
+from .operations import HostOperations
 from .tags import with_name
 
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-{architecture}"
@@ -193,6 +194,8 @@ class ServerArgs:
     private_subnet_ids: list[pulumi.Input[str]]
     key_arn: pulumi.Input[str]
     """The stack's KMS key: every volume and snapshot in the stack's region is encrypted with it."""
+    operations: HostOperations | None = None
+    """The CloudWatch agent's configuration and the patching rights (components/operations.py), if any."""
 
 
 class Server(pulumi.ComponentResource):
@@ -339,6 +342,11 @@ class Server(pulumi.ComponentResource):
             policy=to_json(session_manager_policy(ctx.partition, ctx.region, ctx.account_id)),
             opts=self._child,
         )
+        operations = self._args.operations
+        self._waits_for = list(operations.depends_on) if operations else []
+        if operations:
+            self._waits_for.append(aws.iam.RolePolicy(f"{self._name}-operations", role=role.id,
+                                                      policy=operations.policy, opts=self._child))
         return aws.iam.InstanceProfile(f"{self._name}-profile", role=role.name, path=ctx.iam_path,
                                        tags=self._tags("profile"),
                                        opts=self._child)
@@ -372,10 +380,11 @@ class Server(pulumi.ComponentResource):
             ),
             monitoring=settings.detailed_monitoring,
             ebs_optimized=True,
-            user_data=render_user_data(service_env),
+            user_data=render_user_data(service_env, agent_config_parameter=(
+                args.operations.agent_config_parameter if args.operations else "")),
             user_data_replace_on_change=True,
             tags=self._tags("instance"),
-            opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignore),
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=ignore, depends_on=self._waits_for),
         )
 
     def _data_volume(self) -> aws.ebs.Volume:

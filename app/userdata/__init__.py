@@ -31,23 +31,32 @@ STOP_MARGIN_SECONDS = 15
 _SERVICE_NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 _ENV_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _PLACEHOLDER = re.compile(r"@@[A-Z_]+@@")
+# An SSM parameter name: safe inside double quotes in the script, and what SSM allows in a path.
+_PARAMETER_NAME = re.compile(r"^/[A-Za-z0-9_.\-/]{1,1010}$")
 
 
 class UserDataError(ValueError):
     """The service name or an environment variable cannot be written safely; the message names it."""
 
 
-def render_user_data(service_env: Mapping[str, str], *, service_name: str = "web") -> str:
+def render_user_data(service_env: Mapping[str, str], *, service_name: str = "web",
+                     agent_config_parameter: str = "") -> str:
     """The cloud-init script that installs app/web/server.py as the systemd service ``service_name``,
-    with ``service_env`` as its environment (see app/web/server.py for the variables it reads)."""
+    with ``service_env`` as its environment (see app/web/server.py for the variables it reads), and, when
+    ``agent_config_parameter`` names an SSM parameter, the CloudWatch agent configured from it. The agent's
+    configuration is fetched at boot rather than embedded: the script must stay under EC2's 16 KB."""
     if not _SERVICE_NAME.match(service_name):
         raise UserDataError(f"service name {service_name!r}: allowed: a lowercase letter, then up to 30 "
                             f"lowercase letters, digits or '-' (it names a user, a unit and directories)")
+    if agent_config_parameter and not _PARAMETER_NAME.match(agent_config_parameter):
+        raise UserDataError(f"agent configuration parameter {agent_config_parameter!r}: allowed: an SSM parameter "
+                            f"path starting with /, of letters, digits and _ . - /")
     script = _fill(SCRIPT_TEMPLATE.read_text(), {
         "SERVICE": service_name,
         "PAYLOAD": embedded_server_code(),
         "ENVIRONMENT": environment_file(service_env),
         "UNIT": systemd_unit(service_env, service_name),
+        "AGENT_CONFIG": agent_config_parameter,
     })
     size = len(script.encode())
     if size > MAX_USER_DATA_BYTES:

@@ -4,6 +4,7 @@ from .base import PROJECT, ConfigError, Problem
 from .fleet import FleetSettings
 from .function import FunctionSettings
 from .network import NetworkSettings
+from .operations import OperationsSettings, operations_alarm_topic
 from .pulumi_source import read_pulumi_config, stack_config_from_pulumi
 from .server import ServerSettings
 from .service import ServiceSettings
@@ -16,12 +17,14 @@ __all__ = [
     "FleetSettings",
     "FunctionSettings",
     "NetworkSettings",
+    "OperationsSettings",
     "Problem",
     "RootSettings",
     "ServerSettings",
     "ServiceSettings",
     "StackConfig",
     "load_stack_config",
+    "operations_alarm_topic",
     "read_pulumi_config",
     "stack_config_from_pulumi",
 ]

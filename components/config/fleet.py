@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import field_validator
+from pydantic import AfterValidator, field_validator
 
 from .aws_catalog import instance_type_problem
 from .base import PATH_PATTERNS_ALLOWED, PathPatterns, Problem, Section, full_key, setting
@@ -24,6 +24,16 @@ MAX_GROUP_SIZE = 1000
 SPOT_STRATEGIES = ("price-capacity-optimized", "capacity-optimized", "capacity-optimized-prioritized",
                    "lowest-price")
 DEFAULT_AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+
+
+def _sns_topic_arn(value: str) -> str:
+    if value and not SNS_TOPIC_ARN.match(value):
+        raise ValueError("not an SNS topic ARN")
+    return value
+
+
+OptionalTopicArn = Annotated[str, AfterValidator(_sns_topic_arn)]
+"""Empty, or an SNS topic's ARN: the topic alarms notify (the region is checked against the stack's later)."""
 
 
 def _key(field: str) -> str:
@@ -129,7 +139,7 @@ class FleetSettings(Section):
         ("/*",), "Request paths the load balancer forwards to the fleet.",
         PATH_PATTERNS_ALLOWED,
     )
-    alarm_topic_arn: str = setting(
+    alarm_topic_arn: OptionalTopicArn = setting(
         "", "SNS topic that scaling-independent alarms (unhealthy hosts, 5xx) notify; empty for none.",
         "empty, or arn:aws:sns:<stack region>:<12-digit account>:<topic>",
     )
@@ -171,13 +181,6 @@ class FleetSettings(Section):
     def _starts_with_slash(cls, value: str) -> str:
         if not value.startswith("/"):
             raise ValueError("does not start with /")
-        return value
-
-    @field_validator("alarm_topic_arn")
-    @classmethod
-    def _sns_topic_arn(cls, value: str) -> str:
-        if value and not SNS_TOPIC_ARN.match(value):
-            raise ValueError("not an SNS topic ARN")
         return value
 
 
@@ -243,12 +246,15 @@ def _spot_problems(fleet: FleetSettings) -> Iterable[Problem]:
 
 
 def alarm_topic_in_stack_region(config: Any) -> Iterable[Problem]:
+    return topic_region_problems(_key("alarmTopicArn"), config.fleet.alarm_topic_arn, config.region)
+
+
+def topic_region_problems(key: str, arn: str, region: str) -> Iterable[Problem]:
     """CloudWatch alarms notify only SNS topics of their own region."""
-    arn = config.fleet.alarm_topic_arn
     match = SNS_TOPIC_ARN.match(arn) if arn else None
-    if match and match["region"] != config.region:
-        yield Problem(_key("alarmTopicArn"), arn, f"the topic is in {match['region']}, the stack in "
-                                                  f"{config.region}; allowed: an SNS topic of {config.region}")
+    if match and match["region"] != region:
+        yield Problem(key, arn, f"the topic is in {match['region']}, the stack in {region}; "
+                                f"allowed: an SNS topic of {region}")
 
 
 def listener_rule_priorities_unique(config: Any) -> Iterable[Problem]:

@@ -15,6 +15,7 @@ from .fleet import FleetSettings, alarm_topic_in_stack_region, fleet_problems, l
 from .function import FunctionSettings, function_name_fits
 from .load_balancer import LoadBalancerSettings, certificate_in_stack_region, certificate_source_problems
 from .network import NetworkSettings
+from .operations import OperationsSettings, operations_topic_in_stack_region
 from .server import ServerSettings, server_stack_problems, server_zone_problems
 from .service import ServiceSettings, service_problems
 
@@ -66,6 +67,7 @@ SECTIONS: dict[str, type[Section]] = {
     "fleet": FleetSettings,
     "function": FunctionSettings,
     "service": ServiceSettings,
+    "operations": OperationsSettings,
     "ci": CiSettings,
 }
 
@@ -86,6 +88,7 @@ class StackConfig(BaseModel):
     fleet: FleetSettings
     function: FunctionSettings
     service: ServiceSettings
+    operations: OperationsSettings
     ci: CiSettings
 
     @property
@@ -107,7 +110,8 @@ CROSS_SECTION_RULES: list[CrossRule] = [lambda sections: fleet_problems(sections
 # Rules that need the whole validated config (region, environment, every section).
 StackRule = Callable[["StackConfig"], Iterable[Problem]]
 STACK_RULES: list[StackRule] = [certificate_in_stack_region, certificate_source_problems, alarm_topic_in_stack_region,
-                                listener_rule_priorities_unique, server_stack_problems, function_name_fits]
+                                listener_rule_priorities_unique, server_stack_problems, function_name_fits,
+                                operations_topic_in_stack_region]
 
 
 def _enough_zones(config: StackConfig, zones: list[str]) -> Iterable[Problem]:

