@@ -7,11 +7,14 @@ from . import (  # noqa: F401  (each module registers its rules)
     encryption,
     iam,
     loadbalancing,
+    messaging,
     network,
     operations,
     relations,
     serverless,
+    storage,
     tagging,
+    waf,
     waivers,
 )
 from .base import RULES, Resource, Rule, Stack, rule_named
