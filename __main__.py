@@ -66,7 +66,7 @@ if config.service.enabled:
     target_ports.append(config.service.container_port)
 load_balancer = LoadBalancer("lb", LoadBalancerArgs(
     settings=config.load_balancer, context=context, vpc_id=network.vpc_id, vpc_cidr=network.vpc_cidr,
-    public_subnet_ids=network.public_subnet_ids, target_ports=target_ports,
+    public_subnet_ids=network.public_subnet_ids, target_ports=target_ports, key_arn=key.key_arn,
 )) if config.fleet.enabled or config.service.enabled else None
 if load_balancer:
     watched["load_balancer"] = load_balancer.arn_suffix

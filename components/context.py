@@ -28,7 +28,8 @@ class DeployContext:
     @property
     def log_group_prefixes(self) -> list[str]:
         """Every log group of the stack is named under one of these, so the KMS key can be scoped to them."""
-        return [f"/{self.project}/{self.stack}/", f"/aws/lambda/{self.name_prefix}-"]
+        return [f"/{self.project}/{self.stack}/", f"/aws/lambda/{self.name_prefix}-",
+                f"aws-waf-logs-{self.name_prefix}-"]  # WAF accepts only log groups named aws-waf-logs-...
 
     @property
     def iam_path(self) -> str:

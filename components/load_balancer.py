@@ -74,6 +74,30 @@ def access_log_bucket_policy(partition: str, region: str, account_id: str, bucke
     return document(*statements)
 
 
+def access_log_lifecycle_rules(days: int) -> list[dict]:
+    """One rule for the whole bucket, which holds nothing but the access logs: expire them after ``days``,
+    drop replaced versions the next day, and abort multipart uploads left incomplete. An empty filter covers
+    every object (S3 lifecycle "filter {}"); a prefix-filtered abort rule would leave uploads elsewhere."""
+    return [{
+        "id": "expire-access-logs",
+        "status": "Enabled",
+        "filter": {},
+        "expiration": {"days": days},
+        "noncurrent_version_expiration": {"noncurrent_days": 1},
+        "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
+    }]
+
+
+# Request headers that carry credentials: WAF logs every header unless told to redact it.
+WAF_REDACTED_HEADERS = ("authorization", "cookie")
+
+
+def waf_log_group_name(name_prefix: str) -> str:
+    """WAF accepts only log destinations whose name starts with aws-waf-logs- (PutLoggingConfiguration); the
+    stack key admits CloudWatch Logs for log groups under aws-waf-logs-<name prefix>- (DeployContext)."""
+    return f"aws-waf-logs-{name_prefix}-alb"
+
+
 # Ordered by priority: drop known-bad sources first, then the common exploits and known-bad inputs.
 WAF_MANAGED_RULE_GROUPS = ("AWSManagedRulesAmazonIpReputationList", "AWSManagedRulesCommonRuleSet",
                            "AWSManagedRulesKnownBadInputsRuleSet")
@@ -126,6 +150,8 @@ class LoadBalancerArgs:
     """One public subnet per AZ, at least two."""
     target_ports: Sequence[int] = field(default_factory=tuple)
     """The ports targets listen on (the fleet's, the service's): the only ports the ALB may reach."""
+    key_arn: pulumi.Input[str] | None = None
+    """The stack key, which encrypts the WAF's request logs; required when settings.waf is on."""
 
 
 class LoadBalancer(pulumi.ComponentResource):
@@ -331,6 +357,30 @@ class LoadBalancer(pulumi.ComponentResource):
         )
         aws.wafv2.WebAclAssociation(f"{self._name}-waf", resource_arn=alb.arn, web_acl_arn=web_acl.arn,
                                     opts=self._child)
+        self._web_acl_logging(web_acl)
+
+    def _web_acl_logging(self, web_acl: aws.wafv2.WebAcl) -> None:
+        """Every request the web ACL inspects, to an encrypted log group (WAF.11). WAF adds the log group's
+        resource policy for delivery.logs.amazonaws.com itself when logging is turned on (WAF API,
+        PutLoggingConfiguration); credentials in headers are redacted."""
+        settings, ctx = self._args.settings, self._args.context
+        if self._args.key_arn is None:
+            raise ValueError("the WAF web ACL's logs need the stack key: pass key_arn to LoadBalancerArgs")
+        log_group = aws.cloudwatch.LogGroup(
+            f"{self._name}-waf-logs",
+            name=waf_log_group_name(ctx.name_prefix),
+            retention_in_days=settings.waf_log_retention_days,
+            kms_key_id=self._args.key_arn,
+            tags=self._tags("waf-logs"),
+            opts=self._child,
+        )
+        aws.wafv2.WebAclLoggingConfiguration(
+            f"{self._name}-waf-logging",
+            resource_arn=web_acl.arn,
+            log_destination_configs=[log_group.arn],
+            redacted_fields=[{"single_header": {"name": header}} for header in WAF_REDACTED_HEADERS],
+            opts=self._child,
+        )
 
     def _access_log_bucket(self) -> tuple[aws.s3.Bucket, aws.s3.BucketPolicy]:
         """A private bucket for the access logs: SSE-S3 (the only encryption ELB log delivery supports),
@@ -353,17 +403,8 @@ class LoadBalancer(pulumi.ComponentResource):
         aws.s3.BucketVersioning(
             f"{name}-versioning", bucket=bucket.id, versioning_configuration={"status": "Enabled"}, opts=self._child,
         )
-        days = settings.access_log_retention_days
         aws.s3.BucketLifecycleConfiguration(
-            f"{name}-lifecycle", bucket=bucket.id,
-            rules=[{
-                "id": "expire-access-logs",
-                "status": "Enabled",
-                "filter": {"prefix": f"{ACCESS_LOG_PREFIX}/"},
-                "expiration": {"days": days},
-                "noncurrent_version_expiration": {"noncurrent_days": 1},
-                "abort_incomplete_multipart_upload": {"days_after_initiation": 1},
-            }],
+            f"{name}-lifecycle", bucket=bucket.id, rules=access_log_lifecycle_rules(settings.access_log_retention_days),
             opts=self._child,
         )
         policy = aws.s3.BucketPolicy(

@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import field_validator
 
-from .base import Problem, Section, full_key, setting
+from .base import LOG_RETENTION_ALLOWED, LogRetentionDays, Problem, Section, full_key, setting
 
 # The TLS 1.3 policies that AWS Security Hub accepts for ELB.17 (TLS 1.2 as the floor, forward secrecy).
 SSL_POLICIES = (
@@ -88,6 +88,10 @@ class LoadBalancerSettings(Section):
     waf: bool = setting(
         True, "Put a WAF web ACL in front of the load balancer: AWS managed rule groups and a per-client rate limit.",
         "true | false",
+    )
+    waf_log_retention_days: LogRetentionDays = setting(
+        365, "Days that the web ACL's request logs (log group aws-waf-logs-<stack>) are kept.",
+        LOG_RETENTION_ALLOWED,
     )
     waf_rate_limit: int = setting(
         2000, "Requests one client IP may make in any 5 minutes before the web ACL blocks it.",

@@ -10,7 +10,9 @@ from components.load_balancer import (
     ELB_LOG_ACCOUNTS,
     LOG_DELIVERY_SERVICE,
     WAF_MANAGED_RULE_GROUPS,
+    WAF_REDACTED_HEADERS,
     access_log_bucket_policy,
+    access_log_lifecycle_rules,
     listener_ports,
     route_conditions,
     web_acl_rules,
@@ -83,6 +85,14 @@ def test_the_log_bucket_refuses_plain_http():
     assert deny["Effect"] == "Deny"
     assert deny["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     assert deny["Resource"] == [BUCKET_ARN, f"{BUCKET_ARN}/*"]
+
+
+def test_the_log_lifecycle_rule_covers_the_whole_bucket_and_aborts_incomplete_uploads():
+    (rule,) = access_log_lifecycle_rules(30)
+    assert rule["status"] == "Enabled"
+    assert rule["filter"] == {}
+    assert rule["abort_incomplete_multipart_upload"] == {"days_after_initiation": 1}
+    assert rule["expiration"] == {"days": 30}
 
 
 def test_the_web_acl_rate_limits_each_client_before_the_managed_rule_groups():
@@ -209,6 +219,7 @@ def test_the_access_log_bucket_is_private_encrypted_versioned_and_expiring(prod_
     (rule,) = only(prod_stack, "aws:s3/bucketLifecycleConfiguration:BucketLifecycleConfiguration",
                    "lb-logs-lifecycle").inputs["rules"]
     assert rule["expiration"] == {"days": 365}
+    assert rule["abortIncompleteMultipartUpload"] == {"daysAfterInitiation": 1}
 
 
 def test_the_bucket_policy_admits_eu_west_1_log_delivery_for_the_stacks_account(prod_stack):
@@ -235,6 +246,33 @@ def test_a_regional_web_acl_guards_the_alb(dev_stack):
 def test_the_web_acl_can_be_turned_off(stack_with):
     recording = stack_with("dev", {"aws-compute:loadBalancer.waf": "false"})
     assert recording.of_type("aws:wafv2/webAcl:WebAcl") == []
+    assert recording.of_type(WAF_LOGGING) == []
+
+
+WAF_LOGGING = "aws:wafv2/webAclLoggingConfiguration:WebAclLoggingConfiguration"
+LOG_GROUP = "aws:cloudwatch/logGroup:LogGroup"
+
+
+def test_the_web_acl_logs_to_an_encrypted_log_group_named_as_waf_requires(dev_stack):
+    acl = only(dev_stack, "aws:wafv2/webAcl:WebAcl")
+    log_group = only(dev_stack, LOG_GROUP, "lb-waf-logs")
+    logging = only(dev_stack, WAF_LOGGING)
+    assert logging.inputs["resourceArn"] == acl.outputs["arn"]
+    assert logging.inputs["logDestinationConfigs"] == [log_group.outputs["arn"]]
+    assert log_group.inputs["name"] == "aws-waf-logs-aws-compute-dev-alb"
+    assert log_group.inputs["kmsKeyId"] == only(dev_stack, "aws:kms/key:Key").outputs["arn"]
+
+
+def test_the_web_acl_logs_keep_no_credentials(dev_stack):
+    redacted = only(dev_stack, WAF_LOGGING).inputs["redactedFields"]
+    assert [field["singleHeader"]["name"] for field in redacted] == list(WAF_REDACTED_HEADERS)
+    assert set(WAF_REDACTED_HEADERS) == {"authorization", "cookie"}
+
+
+def test_the_web_acl_log_retention_comes_from_the_config(dev_stack, stack_with):
+    assert only(dev_stack, LOG_GROUP, "lb-waf-logs").inputs["retentionInDays"] == 365
+    recording = stack_with("dev", {"aws-compute:loadBalancer.wafLogRetentionDays": "30"})
+    assert only(recording, LOG_GROUP, "lb-waf-logs").inputs["retentionInDays"] == 30
 
 
 # --- wiring -----------------------------------------------------------------------------------------

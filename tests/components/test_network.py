@@ -140,6 +140,7 @@ def test_the_stack_key_rotates_and_lets_logs_use_it_only_for_this_stacks_log_gro
     assert logs["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"] == [
         "arn:aws:logs:us-east-1:123456789012:log-group:/aws-compute/dev/*",
         "arn:aws:logs:us-east-1:123456789012:log-group:/aws/lambda/aws-compute-dev-*",
+        "arn:aws:logs:us-east-1:123456789012:log-group:aws-waf-logs-aws-compute-dev-*",
     ]
 
 

@@ -53,3 +53,16 @@ def test_a_malformed_domain_is_refused_saying_what_is_allowed(domain):
 def test_a_malformed_zone_id_is_refused(zone):
     (problem,) = problems_of(**{DOMAIN_KEY: "app.mycompany.io", ZONE_KEY: zone})
     assert problem.startswith(ZONE_KEY) and "hosted zone ID" in problem
+
+
+WAF_RETENTION_KEY = "aws-compute:loadBalancer.wafLogRetentionDays"
+
+
+def test_the_web_acl_logs_are_kept_a_year_by_default():
+    assert load().waf_log_retention_days == 365
+
+
+def test_a_waf_log_retention_cloudwatch_does_not_offer_is_refused_naming_the_key():
+    (problem,) = problems_of(**{WAF_RETENTION_KEY: "10"})
+    assert problem.startswith(f"{WAF_RETENTION_KEY} = 10: CloudWatch Logs does not offer")
+    assert "allowed: one of CloudWatch's retention periods" in problem
