@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ast
 import json
+import re
 from pathlib import Path
 
 import grpc
@@ -36,8 +37,19 @@ def property_names() -> list[str]:
     return sorted(names)
 
 
+def type_tokens() -> set[str]:
+    """Every type token the rule modules name, so that stack policies (which list no types) meet theirs too."""
+    tokens = set()
+    for path in RULES_DIR.glob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Constant) and isinstance(node.value, str) and TYPE_TOKEN.fullmatch(node.value):
+                tokens.add(node.value)
+    return tokens
+
+
+TYPE_TOKEN = re.compile(r"aws:[A-Za-z0-9_]+/[A-Za-z0-9]+:[A-Za-z0-9]+")
 NAMES = property_names()
-TYPES = sorted({t for rule in RULES for t in rule.types})
+TYPES = sorted({t for rule in RULES for t in rule.types} | type_tokens())
 
 scalars = st.one_of(
     # No NaN or infinity: a protobuf Struct, as the engine sends, cannot hold them.
@@ -116,4 +128,6 @@ def test_no_check_raises_when_called_directly(type_, props):
 
 def test_the_fuzzer_reaches_every_resource_type_and_many_property_names():
     assert len(TYPES) >= 40
+    assert {"aws:s3/bucket:Bucket", "aws:s3/bucketPublicAccessBlock:BucketPublicAccessBlock",
+            "aws:wafv2/webAcl:WebAcl"} <= set(TYPES)
     assert {"ingress", "cidrBlocks", "metadataOptions", "containerDefinitions", "policy"} <= set(NAMES)
