@@ -59,9 +59,10 @@ def test_the_dev_stack_sarif_is_valid_and_its_waivers_are_suppressions(dev_repor
     [run] = document["runs"]
     assert run["automationDetails"]["id"] == "preflight/aws-compute/dev/"
     suppressed = [r for r in run["results"] if r.get("suppressions")]
-    assert sorted(r["ruleId"] for r in suppressed) == ["ec2-no-public-ip", "no-world-http-except-load-balancers"]
+    assert sorted(r["ruleId"] for r in suppressed) == ["ec2-no-public-ip", "no-world-http-except-load-balancers",
+                                                        "s3-bucket-access-logging"]
     assert {r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in suppressed} == \
-        {"components/server.py"}
+        {"components/server.py", "components/load_balancer.py"}
 
 
 def test_the_dev_stack_junit_is_valid_against_the_junit_schema(dev_reports):
@@ -102,10 +103,11 @@ def write_program(directory: Path, program: str) -> Path:
     return directory
 
 
+# Types no policy judges (SNS topics and SQS queues were, until the pack judged their encryption).
 TOPICS_ONLY = """
     import pulumi_aws as aws
-    aws.sns.Topic("alerts")
-    aws.sqs.Queue("jobs")
+    aws.route53.Zone("internal", name="example.internal")
+    aws.ssm.MaintenanceWindow("patching", schedule="cron(0 3 ? * SUN *)", duration=2, cutoff=1)
 """
 
 
@@ -117,11 +119,12 @@ def test_a_program_of_types_the_pack_does_not_judge_is_unchecked_not_passed(tmp_
     assert "preflight UNCHECKED" in run.stdout and "PASSED" not in run.stdout
     coverage = json.loads((tmp_path / "out.json").read_text())["coverage"]
     assert (coverage["resources"], coverage["judged"]) == (2, 0)
-    assert {u["type"] for u in coverage["unjudged"]} == {"aws:sns/topic:Topic", "aws:sqs/queue:Queue"}
+    assert {u["type"] for u in coverage["unjudged"]} == {"aws:route53/zone:Zone",
+                                                         "aws:ssm/maintenanceWindow:MaintenanceWindow"}
     JUNIT_SCHEMA.validate(str(tmp_path / "out.xml"))
     skipped = {c.get("name") for c in ET.parse(tmp_path / "out.xml").getroot().iter("testcase")
                if c.get("classname") == "coverage" and c.find("skipped") is not None}
-    assert skipped == {"aws:sns/topic:Topic", "aws:sqs/queue:Queue"}
+    assert skipped == {"aws:route53/zone:Zone", "aws:ssm/maintenanceWindow:MaintenanceWindow"}
 
 
 GENERIC_PACK = """
