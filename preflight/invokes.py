@@ -434,3 +434,24 @@ def _same(actual: Any, wanted: Any) -> bool:
     if isinstance(actual, float) and actual.is_integer() and isinstance(wanted, int):
         return int(actual) == wanted  # numbers arrive as floats on the wire
     return actual == wanted
+
+
+# --- Another stack's outputs, for pulumi.StackReference ---------------------------------------------------
+
+def load_stack_outputs(text: str) -> tuple[str, dict[str, Any]]:
+    """``NAME=FILE.json`` of ``--stack-outputs``: the referenced stack's name as the program gives it, and its
+    outputs (the JSON object ``pulumi stack output --json`` prints)."""
+    name, separator, file = text.partition("=")
+    if not separator or not name or not file:
+        raise InvokeAnswersError(f"--stack-outputs {text!r}: expected NAME=FILE.json, e.g. "
+                                 f"acme/network/prod=network-outputs.json")
+    try:
+        outputs = json.loads(Path(file).read_text())
+    except FileNotFoundError:
+        raise InvokeAnswersError(f"--stack-outputs {name}: {file} not found") from None
+    except json.JSONDecodeError as error:
+        raise InvokeAnswersError(f"--stack-outputs {name}: {file} is not valid JSON: {error}") from None
+    if not isinstance(outputs, dict):
+        raise InvokeAnswersError(f"--stack-outputs {name}: {file} must hold a JSON object of output names to "
+                                 f"values (as `pulumi stack output --json` prints), got {type(outputs).__name__}")
+    return name, outputs

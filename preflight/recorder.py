@@ -424,9 +424,7 @@ def program_site(project_dir: Path, frames: list[traceback.FrameSummary] | None 
     """``file:line`` of the innermost program frame (relative to the project), or "" when there is none."""
     frames = traceback.extract_stack() if frames is None else frames
     own = [f for f in frames if is_program_file(f.filename, project_dir)]
-    if not own:
-        return ""
-    return f"{Path(os.path.relpath(own[-1].filename, project_dir)).as_posix()}:{own[-1].lineno}"
+    return _site(own[-1], project_dir) if own else ""
 
 
 class PreviewNotes:
@@ -481,18 +479,27 @@ def program_failure(error: BaseException, project_dir: Path, failed_invokes: lis
         return str(first_invoke)
     frames = traceback.extract_tb(error.__traceback__)
     own = [f for f in frames if is_program_file(f.filename, project_dir)]
-    where = ""
+    where, site = "", ""
     if own:
         frame = own[-1]
-        where = f" at {Path(os.path.relpath(frame.filename, project_dir)).as_posix()}:{frame.lineno}"
-        where += f" (in {frame.name})" if frame.name != "<module>" else ""
+        site = _site(frame, project_dir)
+        where = f" at {site}" + (f" (in {frame.name})" if frame.name != "<module>" else "")
+        callers = [_site(f, project_dir) for f in reversed(own[:-1])]
+        where += "".join(f", called from {caller}" for caller in callers)
         where += f"\n    {frame.line}" if frame.line else ""
     message = f"the program failed{where}\n  {type(error).__name__}: {error}"
-    if "NoneType" in str(error) or "None" in str(error).split():
+    here = [line for line in notes.lines if site and line.startswith(site + ":")]
+    if here:
+        message += "\n  during preview, " + "\n  ".join(here)
+    elif "NoneType" in str(error) or "None" in str(error).split():
         message += "\n  " + _none_hint(notes, recording)
     if first_invoke is not None:
         message += f"\n  before that, {first_invoke}"
     return message
+
+
+def _site(frame: traceback.FrameSummary, project_dir: Path) -> str:
+    return f"{Path(os.path.relpath(frame.filename, project_dir)).as_posix()}:{frame.lineno}"
 
 
 def _caused_by(error: BaseException, cause: Exception) -> bool:
