@@ -125,7 +125,8 @@ class FakeCloud(pulumi_mocks.Mocks):
             site = _INVOKE_SITE.get()
             failure = InvokeArgumentError(args.token, f"{error} (called at {site})" if site else str(error))
         self.failed_invokes.append(failure)
-        raise failure
+        # Answered as a provider's failure, which the SDK raises in the program, not in the monitor's thread.
+        return {}, [("", str(failure))]
 
     def new_resource(self, args: pulumi_mocks.MockResourceArgs):
         if not args.custom:
