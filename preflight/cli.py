@@ -20,8 +20,9 @@ from .compare import CompareError, compare, load_base
 from .configreads import recording_config_reads, refuse_unread_keys
 from .cost import UsageError, estimate, load_usage
 from .diagram import DiagramError, draw
+from .invokes import InvokeAnswersError, load_invoke_answers, load_stack_outputs
 from .readiness import placeholder_values
-from .recorder import ProgramError, run_program
+from .recorder import PREVIEW_AS, ProgramError, run_program
 from .report import RENDERERS, Result
 from .stackfiles import StackFileError, read_stack_files
 
@@ -50,7 +51,25 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="a previous preflight JSON document: report what changed and the monthly cost delta")
     parser.add_argument("--diagram", type=_diagram_path, metavar="FILE.svg",
                         help="draw the recorded stack to this .svg or .png file (needs Graphviz)")
+    parser.add_argument("--preview-as", choices=sorted(PREVIEW_AS), default="deployed",
+                        help="which preview to reproduce: " + "; ".join(f"{k}: {v}" for k, v in PREVIEW_AS.items()))
+    parser.add_argument("--invoke-answers", type=_answers(load_invoke_answers, Path), metavar="FILE.json",
+                        help="results for invokes the preflight cannot answer offline: a JSON object mapping each "
+                             "token to its result, or to a list of {\"args\": {...}, \"result\": {...}}")
+    parser.add_argument("--stack-outputs", type=_answers(load_stack_outputs), action="append", default=[],
+                        metavar="NAME=FILE.json",
+                        help="outputs of the stack a pulumi.StackReference names (as `pulumi stack output --json` "
+                             "prints them); repeatable; a reference without them has unknown outputs")
     return parser.parse_args(argv)
+
+
+def _answers(load, convert=str):
+    def read(text: str):
+        try:
+            return load(convert(text))
+        except InvokeAnswersError as error:
+            raise argparse.ArgumentTypeError(str(error)) from None
+    return read
 
 
 def _checked(load):
@@ -99,7 +118,8 @@ def run(args: argparse.Namespace) -> Result:
     policy_config = load_policy_config(policy_config_path)
     with recording_config_reads() as reads:
         recording = run_program(files.project_dir, files.project, args.stack, files.config, files.secret_keys,
-                                files.main)
+                                files.main, preview_as=args.preview_as, invoke_answers=args.invoke_answers,
+                                stack_outputs=dict(args.stack_outputs))
     refuse_unread_keys(files, reads, (r.type for r in recording.resources))
     pack = run_pack(args.policy_pack, recording, files.config, policy_config)
     # Placeholders (any program) and this project's own prerequisites; they inform, never change the exit code.

@@ -9,9 +9,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import uuid
 from typing import Any
 
 ACCOUNT_ID = "123456789012"
+SIG_KEY = "4dabf18193072939515e22adb298388d"
+SECRET_SIG = "1b47061264138c4ac30d75fd1eb44270"
 PARTITION = "aws"
 
 # The AZs that need no opt-in, per region (us-east-1 has six, most have three).
@@ -176,6 +179,8 @@ def _type_specific_outputs(type_token: str, physical: str, resource_id: str, inp
             "resourceRecordName": f"_{short_hash(domain, length=32)}.{domain}.",
             "resourceRecordValue": f"_{short_hash(domain, digest, length=32)}.acm-validations.aws.",
         } for domain in domains if domain]}
+    if type_token.startswith("random:index/"):
+        return _random_outputs(type_token, physical, inputs)
     if type_token == "aws:route53/record:Record":
         return {"fqdn": str(inputs.get("name", "")).rstrip(".")}
     if type_token == "aws:ec2/instance:Instance":
@@ -187,38 +192,29 @@ def _type_specific_outputs(type_token: str, physical: str, resource_id: str, inp
     return {}
 
 
-def answer_invoke(token: str, args: dict[str, Any], region: str) -> dict[str, Any]:
-    """What AWS would answer to the program's few data-source calls, for the stack's region."""
-    if token == "aws:index/getAvailabilityZones:getAvailabilityZones":
-        names = REGION_AZS.get(region, [f"{region}{letter}" for letter in DEFAULT_AZ_LETTERS])
-        return {"names": names, "zoneIds": [f"{region[:2]}{region.split('-')[1][:1]}1-az{i + 1}"
-                                            for i in range(len(names))], "id": region, "state": "available"}
-    if token == "aws:index/getCallerIdentity:getCallerIdentity":
-        return {"accountId": ACCOUNT_ID, "arn": f"arn:aws:iam::{ACCOUNT_ID}:user/preflight",
-                "userId": "AIDAPREFLIGHT00000000", "id": ACCOUNT_ID}
-    if token == "aws:index/getPartition:getPartition":
-        return {"partition": PARTITION, "dnsSuffix": "amazonaws.com", "reverseDnsPrefix": "com.amazonaws",
-                "id": PARTITION}
-    if token == "aws:index/getRegion:getRegion":
-        return {"name": region, "region": region, "endpoint": f"ec2.{region}.amazonaws.com", "id": region}
-    if token == "aws:ssm/getParameter:getParameter":
-        name = str(args.get("name", ""))
-        return {"name": name, "type": "String", "value": "ami-0" + short_hash(name, region, length=16),
-                "id": name, "arn": f"arn:aws:ssm:{region}::parameter{name}", "version": 1}
-    if token == "aws:ecr/getAuthorizationToken:getAuthorizationToken":
-        registry = args.get("registryId") or ACCOUNT_ID
-        password = "preflight-" + short_hash(str(registry), region, length=16)
-        return {"id": region, "userName": "AWS", "password": password,
-                "authorizationToken": base64.b64encode(f"AWS:{password}".encode()).decode(),
-                "proxyEndpoint": f"https://{registry}.dkr.ecr.{region}.amazonaws.com",
-                "expiresAt": "2030-01-01T00:00:00Z"}
-    if token == "aws:ec2/getAmi:getAmi":
-        return {"id": "ami-0" + short_hash(str(args), region, length=16), "architecture": "x86_64"}
-    raise UnansweredInvoke(token)
-
-
-class UnansweredInvoke(Exception):
-    def __init__(self, token: str):
-        super().__init__(f"the preflight has no offline answer for the invoke '{token}'; "
-                         f"add one to preflight/fakes.py:answer_invoke")
-        self.token = token
+def _random_outputs(type_token: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """pulumi-random's results, as a deployed stack's state holds them: fixed per resource, never random."""
+    digest = hashlib.sha256(f"{type_token}/{name}".encode()).hexdigest()
+    kind = type_token.rsplit(":", 1)[-1]
+    if kind in ("RandomPassword", "RandomString"):
+        length = int(inputs.get("length") or 16)
+        text = (digest * (length // len(digest) + 1))[:length]
+        extra = {"bcryptHash": "$2a$10$" + digest[:53]} if kind == "RandomPassword" else {}
+        return {"result": text, "id": "none" if kind == "RandomPassword" else text, **extra}
+    if kind == "RandomId":
+        raw = bytes.fromhex(digest[:2 * int(inputs.get("byteLength") or 8)])
+        return {"hex": raw.hex(), "dec": str(int.from_bytes(raw, "big")), "id": base64.urlsafe_b64encode(raw).decode(),
+                "b64Url": base64.urlsafe_b64encode(raw).decode().rstrip("="), "b64Std": base64.b64encode(raw).decode()}
+    if kind == "RandomInteger":
+        low, high = int(inputs.get("min", 0)), int(inputs.get("max", 0))
+        result = low + int(digest[:8], 16) % (high - low + 1) if high >= low else low
+        return {"result": result, "id": str(result)}
+    if kind == "RandomUuid":
+        return {"result": str(uuid.UUID(digest[:32])), "id": str(uuid.UUID(digest[:32]))}
+    if kind == "RandomPet":
+        words = ["calm", "brave", "quick", "lucky", "otter", "heron", "lynx", "finch"]
+        count = int(inputs.get("length") or 2)
+        pet = inputs.get("separator", "-").join(words[int(digest[i * 2:i * 2 + 2], 16) % len(words)]
+                                               for i in range(count))
+        return {"id": f"{inputs['prefix']}-{pet}" if inputs.get("prefix") else pet}
+    return {}

@@ -17,7 +17,7 @@ from typing import Any
 from .analyzer import PackResult, Violation
 from .compare import Comparison
 from .cost import CostEstimate
-from .recorder import RecordedResource, Recording, reveal
+from .recorder import UNKNOWN, RecordedResource, Recording, reveal
 
 WAIVED_POLICY = "waived-findings"
 WAIVED_MESSAGE = re.compile(r"waived (?P<policy>\S+) \(reason: (?P<reason>.*?)(, until (?P<expires>[0-9-]+))?\): "
@@ -70,7 +70,10 @@ def is_judgeable(resource: RecordedResource) -> bool:
 
 
 def coverage_of(recording: Recording, packs: list[PackResult]) -> Coverage:
-    resources = [r for r in recording.resources if is_judgeable(r)]
+    # A packaged component's children are created by its plugin, which cannot run offline: the component stands
+    # for them, and is never judged.
+    packaged = {c["urn"] for c in recording.unchecked_components}
+    resources = [r for r in recording.resources if is_judgeable(r) or r.urn in packaged]
     known = bool(packs) and all(_reports_applicability(pack) for pack in packs)
     analyzed = {r.urn for r in recording.resources}
     judged_by_policy: dict[str, int] = {}
@@ -88,7 +91,8 @@ def coverage_of(recording: Recording, packs: list[PackResult]) -> Coverage:
                 judged_urns |= judged
                 judged_by_policy[f"{pack.name}/{name}"] = len(judged)
         judged_urns.update(v.urn for v in pack.violations)  # a stack policy's finding judged its resource
-    unjudged = [r for r in resources if r.urn not in judged_urns] if known else []
+    unjudged = [r for r in resources if r.urn not in judged_urns or r.urn in packaged] if known else \
+        [r for r in resources if r.urn in packaged]
     return Coverage(known, resources, unjudged, judged_by_policy)
 
 
@@ -180,9 +184,10 @@ def render_text(result: Result) -> str:
         lines += _pack_block(pack)
     lines += _readiness_block(result.readiness)
     lines += ["", "Coverage:", *_coverage_block(result.coverage)]
+    lines += _unchecked_block(recording)
     lines += ["", "Outputs:"]
     for key, value in sorted(recording.outputs.items()):
-        lines.append(f"    {key}: {json.dumps(reveal(value, '[secret]'))}")
+        lines.append(f"    {key}: {_shown(reveal(value, '[secret]'))}")
     if result.passed:
         lines += ["", "Resources:", f"    + {len(shown_resources(recording)) + 1} to create"]
     else:
@@ -199,6 +204,28 @@ def _extra_sections(result: Result, form: str, sections: tuple[str, ...] = ("cos
     for section in (getattr(result, name) for name in sections):
         if section is not None:
             lines += ["", *getattr(section, form)()]
+    return lines
+
+
+def _shown(value: Any) -> str:
+    """A value as the text report prints it: JSON, with an unknown (known only after the update) as [unknown]."""
+    return "[unknown]" if value == UNKNOWN else json.dumps(value).replace(json.dumps(UNKNOWN), '"[unknown]"')
+
+
+def _unchecked_block(recording: Recording) -> list[str]:
+    """Packaged components and stack references whose outputs are unknown: what this run could not see."""
+    lines = []
+    if recording.unchecked_components:
+        lines += ["", "Unchecked packaged components (their plugin creates their children, which cannot run "
+                      "offline; no policy saw those children):"]
+        for component in recording.unchecked_components:
+            source = component.get("source") or {}
+            where = f"  ({source['file']}:{source['line']})" if source else ""
+            lines.append(f"    - {display_type(component['type'])}: {component['name']}{where}")
+    unknown = [r["name"] for r in recording.stack_references if r["outputs"] == "unknown"]
+    if unknown:
+        lines += ["", "Stack references with unknown outputs (give them with --stack-outputs NAME=FILE.json):",
+                  *(f"    - {name}" for name in unknown)]
     return lines
 
 
@@ -220,9 +247,11 @@ def _summary_line(result: Result) -> str:
         judged = f"; {len(coverage.unjudged)} resources judged by no policy"
     else:
         judged = ""
+    packaged = len(result.recording.unchecked_components)
+    unchecked = f"; {packaged} packaged component{'s' if packaged != 1 else ''} unchecked" if packaged else ""
     return (f"preflight {result.verdict.upper()}: {len(result.recording.resources)} resources, "
             f"{result.count('mandatory')} mandatory and {result.count('advisory')} advisory violations{waived}"
-            f"{judged}")
+            f"{judged}{unchecked}")
 
 
 def _coverage_block(coverage: Coverage) -> list[str]:
@@ -303,9 +332,12 @@ def render_json(result: Result) -> str:
         "waived": result.waived,
         "readiness": result.readiness,
         "coverage": _coverage_json(result.coverage),
+        "uncheckedComponents": recording.unchecked_components,
+        "stackReferences": recording.stack_references,
+        "previewAs": recording.preview_as,
         "summary": {"resources": len(recording.resources), "mandatory": result.count("mandatory"),
                     "advisory": result.count("advisory"), "waived": len(result.waived), "passed": result.passed,
-                    "verdict": result.verdict},
+                    "verdict": result.verdict, "uncheckedComponents": len(recording.unchecked_components)},
     }
     if result.cost is not None:
         document["cost"] = result.cost.as_json()
