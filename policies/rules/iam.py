@@ -723,21 +723,38 @@ def role_no_policy_management_conflicts(stack: Stack, config: Mapping[str, Any])
 # ---------------------------------------------------------------------------------------------------
 
 
+def _attachments_by_role(stack: Stack) -> dict[str, list[Resource]]:
+    """Each RolePolicy, RolePolicyAttachment and PolicyAttachment under every role URN or name it targets:
+    one pass over the stack, so that finding a role's policies does not scan the stack again per role."""
+    index: dict[str, list[Resource]] = {}
+    for attachment in stack.of_type(ROLE_POLICY, ROLE_POLICY_ATTACHMENT, POLICY_ATTACHMENT):
+        keys = {*attachment.property_dependencies.get("role", ()), *attachment.property_dependencies.get("roles", ()),
+                *(r for r in _roles_targeted(attachment) if isinstance(r, str))}
+        for key in keys:
+            index.setdefault(key, []).append(attachment)
+    return index
+
+
+def _policies_by_key(stack: Stack) -> dict[str, Resource]:
+    return {key: p for p in stack.of_type(POLICY) for key in (p.urn, p.id, p.get("arn")) if isinstance(key, str)}
+
+
 def role_documents(stack: Stack, role: Resource) -> list[tuple[str, Any]]:
     """(where, document) of every identity policy in the stack that grants the role something: its inline
     policies, its RolePolicy resources, and the stack's managed policies attached to it."""
     names = {v for v in (role.id, role.get("name"), role.urn) if isinstance(v, str) and v}
-
-    def targets_role(attachment: Resource) -> bool:
-        depends = set(attachment.property_dependencies.get("role", ())) | \
-            set(attachment.property_dependencies.get("roles", ()))
-        return role.urn in depends or any(isinstance(r, str) and r in names for r in _roles_targeted(attachment))
+    by_role = stack.memo("attachments by role", lambda: _attachments_by_role(stack))
+    seen: dict[int, Resource] = {}
+    for name in names:
+        seen.update((id(a), a) for a in by_role.get(name, ()))
+    order = stack.memo("resource order", lambda: {id(r): i for i, r in enumerate(stack.resources)})
+    targeting = sorted(seen.values(), key=lambda a: order.get(id(a), 0))
 
     found = [(f"{role.name}.{path}", doc) for path, doc in identity_documents(role)]
-    found += [(f"{p.name}.policy", p.get("policy")) for p in stack.of_type(ROLE_POLICY) if targets_role(p)]
-    policies = {key: p for p in stack.of_type(POLICY) for key in (p.urn, p.id, p.get("arn")) if isinstance(key, str)}
-    for attachment in stack.of_type(ROLE_POLICY_ATTACHMENT, POLICY_ATTACHMENT):
-        if not targets_role(attachment):
+    found += [(f"{p.name}.policy", p.get("policy")) for p in targeting if p.type == ROLE_POLICY]
+    policies = stack.memo("policies by key", lambda: _policies_by_key(stack))
+    for attachment in targeting:
+        if attachment.type not in (ROLE_POLICY_ATTACHMENT, POLICY_ATTACHMENT):
             continue
         sources = [attachment.get("policyArn"), *attachment.property_dependencies.get("policyArn", ())]
         policy = next((policies[s] for s in sources if isinstance(s, str) and s in policies), None)
