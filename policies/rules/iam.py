@@ -259,7 +259,7 @@ def no_iam_wildcard(resource: Resource, config: Mapping[str, Any]) -> Iterable[s
     enforcement="mandatory",
     controls=["checkov:CKV_AWS_355", "checkov:CKV_AWS_356", "catalog:I5"],
     remediation="Set Resource to the ARNs the actions act on (e.g. log_group.arn, table.arn); keep '*' only "
-                "for actions that accept nothing else (ec2:Describe*, xray:PutTraceSegments, ...).",
+                "for actions that accept nothing else (ec2:DescribeInstances, xray:PutTraceSegments, ...).",
 )
 def no_unconstrained_resource(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     def finder(document: Document) -> Iterator[str]:

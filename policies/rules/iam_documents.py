@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from .base import is_unknown
+from .star_only_actions import FAMILIES, SINGLES
 
 # ---------------------------------------------------------------------------------------------------
 # The action table
@@ -131,49 +132,18 @@ WRITE_VERBS: tuple[str, ...] = (
 )
 
 STAR_ONLY_ACTIONS: tuple[str, ...] = (
-    # Actions that accept only "*" as their resource: a statement cannot scope them, so "*" on them is
-    # not over-broad (the Checkov false positives of checkov#5442, trivy#5090). The list holds those a
-    # workload role commonly needs, not every such action; dangerous ones (e.g. logs:PutResourcePolicy)
-    # are left out so that they stay visible.
-    "ec2:Describe*",
-    "autoscaling:Describe*",
-    "elasticloadbalancing:Describe*",
-    "application-autoscaling:Describe*",
-    "logs:DescribeLogGroups",
-    "logs:DescribeQueries",
-    "logs:DescribeDestinations",
-    "logs:DescribeExportTasks",
-    "logs:DescribeResourcePolicies",
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
-    "xray:GetSamplingRules",
-    "xray:GetSamplingTargets",
-    "xray:GetSamplingStatisticSummaries",
-    "ecr:GetAuthorizationToken",
-    "cloudwatch:PutMetricData",
-    "cloudwatch:GetMetricData",
-    "cloudwatch:GetMetricStatistics",
-    "cloudwatch:ListMetrics",
-    "ssmmessages:*",
-    "ec2messages:*",
-    "ssm:DescribeParameters",
-    "sts:GetCallerIdentity",
-    "sts:GetSessionToken",
-    "kms:ListKeys",
-    "kms:ListAliases",
-    "s3:ListAllMyBuckets",
-    "ecs:DescribeTaskDefinition",
-    "ecs:ListTaskDefinitions",
-    "ecs:ListClusters",
-    "lambda:ListFunctions",
-    "lambda:GetAccountSettings",
-    "secretsmanager:ListSecrets",
-    "secretsmanager:GetRandomPassword",
-    "tag:GetResources",
-    # Creating what has no ARN yet: the Service Authorization Reference lists no resource type for them.
-    "kms:CreateKey",
-    "acm:RequestCertificate",
+    # Actions that accept only "*" as their resource: a statement cannot scope them, so "*" on them is not
+    # over-broad (the Checkov false positives of checkov#5442, trivy#5090). Action by action, from the AWS
+    # Service Authorization Reference (star_only_actions.py names the data and how to rebuild it). Not every
+    # such action: those a workload role commonly needs; dangerous ones (e.g. logs:PutResourcePolicy) are
+    # left out so that they stay visible.
+    *(action for members in FAMILIES.values() for action, star in members.items() if star),
+    *SINGLES,
 )
+RESOURCE_LEVEL_IN_FAMILIES: tuple[str, ...] = tuple(
+    # The actions of those families that DO take a resource (ec2:DescribeInstanceAttribute reads every
+    # instance's user data on "*"): a pattern that matches one of them is not "*"-only.
+    action for members in FAMILIES.values() for action, star in members.items() if not star)
 
 ACTION_TABLE: dict[str, tuple[str, ...]] = {
     "privilege-escalation": tuple(sorted({a for path in PRIVILEGE_ESCALATION.values() for a in path})),
@@ -371,9 +341,23 @@ def patterns_overlap(a: str, b: str) -> bool:
     return True
 
 
+_STAR_ONLY_LOWER = frozenset(a.lower() for a in STAR_ONLY_ACTIONS)
+
+
+@lru_cache(maxsize=4096)
 def is_star_only(pattern: str) -> bool:
-    """Whether every action ``pattern`` matches accepts only "*" as its resource."""
-    return any(pattern_matches(s, pattern) for s in STAR_ONLY_ACTIONS)
+    """Whether every action ``pattern`` matches accepts only "*" as its resource.
+
+    A concrete action: when the table lists it. A wildcard: only within a family the table lists
+    completely (``ec2:Describe*``, ...), when it matches none of the family's resource-level actions;
+    elsewhere the table cannot know every action the wildcard matches."""
+    if "*" not in pattern and "?" not in pattern:
+        return pattern.lower() in _STAR_ONLY_LOWER
+    for family, members in FAMILIES.items():
+        if pattern_matches(family, pattern):
+            matched = [star for action, star in members.items() if pattern_matches(pattern, action)]
+            return bool(matched) and all(matched)
+    return False
 
 
 def may_match_write(pattern: str) -> bool:

@@ -171,8 +171,19 @@ def test_restrictable_actions_on_every_resource_are_refused():
     assert "s3:GetObject" in message and "ec2:DescribeInstances" not in message.split("allows")[1]
 
 
+def test_ec2_describe_on_every_resource_is_unconstrained_since_some_describes_take_a_resource():
+    [message] = check("iam-no-unconstrained-resource", policy(allow(["ec2:Describe*"])))
+    assert "ec2:Describe*" in message
+
+
+def test_ec2_describe_instance_attribute_on_every_resource_is_unconstrained():
+    [message] = check("iam-no-unconstrained-resource", policy(allow(["ec2:DescribeInstanceAttribute"])))
+    assert "ec2:DescribeInstanceAttribute" in message
+
+
 def test_actions_that_accept_only_star_pass_on_star():
-    star_only = policy(allow(["logs:DescribeLogGroups", "ec2:Describe*", "xray:PutTraceSegments",
+    star_only = policy(allow(["logs:DescribeLogGroups", "ec2:DescribeInstances", "autoscaling:Describe*",
+                              "xray:PutTraceSegments",
                               "xray:PutTelemetryRecords", "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"]))
     for name in IDENTITY_RULES:
         assert check(name, star_only) == [], name
