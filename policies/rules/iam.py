@@ -17,7 +17,7 @@ from .iam_documents import (
     DATA_EXFILTRATION,
     DECRYPTION,
     GITHUB_OIDC_PROVIDER,
-    GITHUB_SUBJECT_KEY,
+    KNOWN_AFTER_UPDATE,
     PASS_ROLE_SCOPING_KEYS,
     PERMISSIONS_MANAGEMENT,
     PRINCIPAL_SCOPING_KEYS,
@@ -514,25 +514,70 @@ def trust_policy_no_account_root(resource: Resource, config: Mapping[str, Any]) 
     return judged(trust_documents(resource), finder)
 
 
-def github_subject_problems(statement: Statement, allow_repository_wildcards: bool) -> list[str]:
-    """Why the statement's GitHub ``sub`` condition does not pin the trusted repositories (empty: it does)."""
-    subjects = [c for c in statement.conditions if c.key.lower() == GITHUB_SUBJECT_KEY]
-    if not any(c.restricts for c in subjects):
-        return [f"no positive condition on {GITHUB_SUBJECT_KEY}: any GitHub repository's workflow can assume it"]
+# GitHub's sub claim is "<claim>:<value>" pairs: by default repo:<owner>/<repository>:<context>, or the
+# claims a repository's or organisation's custom template lists (GitHub, "OpenID Connect reference":
+# "Customizing the subject claims"). Any repository can choose a template, so a value that names no
+# repository (environment:prod, *:ref:refs/heads/main) matches tokens of every repository on GitHub.
+_REPOSITORY_CLAIM = re.compile(r"(?:^|:)(repo|repository|job_workflow_ref):([^:]*)")
+_REPOSITORY_ID_CLAIM = re.compile(r"(?:^|:)repository_id:([^:]*)")
+_OWNER_CLAIM = re.compile(r"(?:^|:)(repository_owner|repository_owner_id):([^:]*)")
+_GITHUB_ISSUER = re.compile(rf"(?:^|oidc-provider/)({re.escape(GITHUB_OIDC_PROVIDER)}(?:/[^/:]+)?)$", re.IGNORECASE)
+
+
+def github_issuer(federated: str) -> str | None:
+    """The GitHub Actions issuer a federated principal names: token.actions.githubusercontent.com, or the
+    GitHub Enterprise Cloud form token.actions.githubusercontent.com/<enterprise>; None for any other."""
+    match = _GITHUB_ISSUER.search(federated)
+    return match.group(1).lower() if match else None
+
+
+def github_subject_breadth(value: str, wildcards: bool, allow_repository_wildcards: bool) -> str:
+    """Why a sub value matches tokens of more than the intended repositories ('' when it does not).
+
+    ``wildcards``: whether the condition's operator reads ``*`` and ``?`` as wildcards (StringLike)."""
+    def wild(text: str) -> bool:
+        return wildcards and any(c in text for c in "*?")
+
+    if value == KNOWN_AFTER_UPDATE:
+        return ""
+    for match in _REPOSITORY_CLAIM.finditer(value):
+        if wild(value[:match.start(2)]):
+            return "matches subjects of other repositories (a wildcard before the repository)"
+        owner, _, rest = match.group(2).partition("/")
+        repository = rest.split("/", 1)[0].split("@", 1)[0]
+        if not owner or wild(owner):
+            return "matches repositories of other owners"
+        if not repository or wild(repository):
+            return "" if allow_repository_wildcards else "matches every repository of an owner"
+        return ""
+    for match in _REPOSITORY_ID_CLAIM.finditer(value):
+        pinned = match.group(1).isdigit() and not wild(value[:match.start(1)])
+        return "" if pinned else "matches repositories other than one repository_id"
+    for match in _OWNER_CLAIM.finditer(value):
+        if allow_repository_wildcards and match.group(2) and not wild(value[:match.end(2)]):
+            return ""
+        return "matches every repository of an owner"
+    if ":" not in value and not wild(value):
+        return ""  # a literal without a claim (e.g. "*" under StringEquals) matches no token GitHub issues
+    return "names no repository (repo:, repository_id:), so it matches tokens of any repository"
+
+
+def github_subject_problems(statement: Statement, issuer: str, allow_repository_wildcards: bool) -> list[str]:
+    """Why the statement's ``<issuer>:sub`` conditions do not pin the trusted repositories (empty: they do).
+
+    Every condition on the key must hold: one whose every value pins a repository is enough."""
+    key = f"{issuer}:sub"
+    subjects = [c for c in statement.conditions if c.key.lower() == key and c.restricts]
+    if not subjects:
+        return [f"no positive condition on {key}: any GitHub repository's workflow can assume it"]
     problems = []
-    for value in (v for c in subjects for v in c.values):
-        owner, _, rest = value.removeprefix("repo:").partition("/")
-        repository = rest.split(":", 1)[0]
-        if is_wildcard_only(value) or (value.startswith("repo:") and (
-                any(ch in owner for ch in "*?") or (not allow_repository_wildcards and any(ch in repository
-                                                                                      for ch in "*?")))):
-            problems.append(f"{GITHUB_SUBJECT_KEY} = {value} matches repositories of other owners or "
-                            f"every repository of an owner")
+    for condition in subjects:
+        found = [(v, why) for v in condition.values
+                 if (why := github_subject_breadth(v, condition.has_wildcards, allow_repository_wildcards))]
+        if not found:
+            return []
+        problems += [f"{key} = {value} ({condition.operator}) {why}" for value, why in found]
     return problems
-
-
-def _is_github_oidc(federated: str) -> bool:
-    return federated == GITHUB_OIDC_PROVIDER or federated.endswith(f"oidc-provider/{GITHUB_OIDC_PROVIDER}")
 
 
 @resource_rule(
@@ -553,8 +598,9 @@ def _is_github_oidc(federated: str) -> bool:
 def github_oidc_trust_scoped(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     def finder(document: Document) -> Iterator[str]:
         for s in document.allow_statements:
-            if s.principal and any(_is_github_oidc(f) for f in s.principal.federated):
-                for problem in github_subject_problems(s, config["allowRepositoryWildcards"]):
+            issuers = sorted({i for f in (s.principal.federated if s.principal else ()) if (i := github_issuer(f))})
+            for issuer in issuers:
+                for problem in github_subject_problems(s, issuer, config["allowRepositoryWildcards"]):
                     yield f"{s.label}: {problem}; allowed: repo:<owner>/<repository>[:...]"
     return judged(trust_documents(resource), finder)
 

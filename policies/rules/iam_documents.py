@@ -177,6 +177,8 @@ class Condition:
     operator: str
     key: str
     values: tuple[str, ...]
+    may_be_anything: bool = False
+    """A value was unknown during a preview and is read the worst way: it may match any request."""
 
     @property
     def is_positive(self) -> bool:
@@ -186,8 +188,19 @@ class Condition:
         return not ("not" in op or op.endswith("ifexists") or op == "null" or op.startswith("forallvalues:"))
 
     @property
+    def has_wildcards(self) -> bool:
+        """Whether ``*`` and ``?`` are wildcards in the values: in StringLike and the ARN operators (ArnEquals
+        and ArnLike both match them); under StringEquals they are literal characters."""
+        op = self.operator.lower().split(":")[-1]
+        return "like" in op or op.startswith("arn")
+
+    def is_wildcard(self, value: str) -> bool:
+        return self.has_wildcards and any(c in value for c in "*?")
+
+    @property
     def restricts(self) -> bool:
-        return self.is_positive and bool(self.values) and not any(is_wildcard_only(v) for v in self.values)
+        return (self.is_positive and bool(self.values) and not self.may_be_anything
+                and not (self.has_wildcards and any(is_wildcard_only(v) for v in self.values)))
 
 
 @dataclass(frozen=True)
@@ -528,29 +541,26 @@ def _principal(value: Any, field: str, index: int, worst: bool) -> Principal:
 
 
 def _conditions(value: Any, index: int, worst: bool) -> tuple[Condition, ...]:
+    """The conditions; an unknown value narrows nothing in the worst case and is a specific value in the best
+    case, and an unknown operator or key is, in the best case, every scoping key set to a specific value."""
     if value is None:
         return ()
-    if _contains_unknown(value) and not worst:
-        value = _BEST_CASE_CONDITION
+    best_case = () if worst else _conditions(_BEST_CASE_CONDITION, index, worst=True)
+    if is_unknown(value):
+        return best_case
     if not isinstance(value, Mapping):
-        if is_unknown(value):
-            return ()
         raise _Invalid(f"Statement[{index}].Condition is not an object")
-    conditions = []
+    conditions: list[Condition] = []
     for operator, block in value.items():
-        if not isinstance(block, Mapping):
-            continue  # an unknown operator block: in the worst case it narrows nothing
+        if is_unknown(operator) or not isinstance(block, Mapping):
+            conditions += best_case  # an unknown operator block: in the worst case it narrows nothing
+            continue
         for key, values in block.items():
+            if is_unknown(key):
+                conditions += best_case
+                continue
             listed = values if isinstance(values, list) else [values]
-            # A value unknown in the worst case may be "*", which narrows nothing.
-            texts = tuple("*" if is_unknown(v) else str(v) for v in listed)
-            conditions.append(Condition(str(operator), str(key), texts))
-    return tuple(conditions)
-
-
-def _contains_unknown(value: Any) -> bool:
-    if isinstance(value, Mapping):
-        return any(_contains_unknown(v) or is_unknown(k) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_unknown(v) for v in value)
-    return is_unknown(value)
+            unknown = any(is_unknown(v) for v in listed)
+            texts = tuple(KNOWN_AFTER_UPDATE if is_unknown(v) else str(v) for v in listed)
+            conditions.append(Condition(str(operator), str(key), texts, may_be_anything=unknown and worst))
+    return tuple(dict.fromkeys(conditions))

@@ -589,3 +589,73 @@ def test_each_identity_policy_judges_every_kind_of_identity_document(name, type_
     document = doc(ONE_BAD_STATEMENT[name])
     props = {"inlinePolicies": [{"name": "p", "policy": document}]} if type_ == ROLE else {"policy": document}
     assert check(name, Resource(type_, props)), (name, type_)
+
+
+# --- I16: every form of GitHub's sub claim, and the Enterprise issuer --------------------------------
+
+ENTERPRISE = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com/octo-enterprise"
+ENTERPRISE_SUBJECT = "token.actions.githubusercontent.com/octo-enterprise:sub"
+
+
+def github_enterprise(**condition: Any) -> Resource:
+    statement = {"Effect": "Allow", "Principal": {"Federated": ENTERPRISE}, "Action": "sts:AssumeRoleWithWebIdentity"}
+    if condition:
+        statement["Condition"] = condition
+    return trust(statement)
+
+
+def test_a_subject_of_the_main_branch_of_every_repository_is_refused():
+    [message] = check("iam-github-oidc-trust-scoped", github(StringLike={SUBJECT: "*:ref:refs/heads/main"}))
+    assert "*:ref:refs/heads/main" in message
+
+
+def test_a_subject_of_any_repositorys_prod_environment_is_refused():
+    for operator in ("StringEquals", "StringLike"):
+        [message] = check("iam-github-oidc-trust-scoped", github(**{operator: {SUBJECT: "environment:prod"}}))
+        assert "names no repository" in message, operator
+
+
+def test_a_custom_subject_naming_a_repository_passes():
+    for subject in ("repository:my-org/app:environment:prod", "repository_owner_id:72338:repository_id:512345:"
+                    "environment:prod", "job_workflow_ref:my-org/app/.github/workflows/deploy.yml@refs/heads/main",
+                    "repository_id:512345"):
+        assert not check("iam-github-oidc-trust-scoped", github(StringEquals={SUBJECT: subject})), subject
+
+
+def test_a_custom_subject_naming_only_the_owner_is_refused_unless_repository_wildcards_are_allowed():
+    owner_only = github(StringEquals={SUBJECT: "repository_owner:my-org:environment:prod"})
+    assert check("iam-github-oidc-trust-scoped", owner_only)
+    assert not check("iam-github-oidc-trust-scoped", owner_only, {"allowRepositoryWildcards": True})
+
+
+def test_a_wildcard_before_the_repository_claim_is_refused():
+    assert check("iam-github-oidc-trust-scoped", github(StringLike={SUBJECT: "*repo:my-org/app:*"}))
+
+
+def test_a_star_under_string_equals_is_literal_and_matches_no_token():
+    assert not check("iam-github-oidc-trust-scoped", github(StringEquals={SUBJECT: "*"}))
+    assert not check("iam-github-oidc-trust-scoped", github(StringEquals={SUBJECT: "repo:*/app:*"}))
+
+
+def test_a_star_under_string_like_is_a_wildcard():
+    assert check("iam-github-oidc-trust-scoped", github(StringLike={SUBJECT: "*"}))
+
+
+def test_an_enterprise_issuer_trust_with_no_condition_is_refused():
+    [message] = check("iam-github-oidc-trust-scoped", github_enterprise())
+    assert ENTERPRISE_SUBJECT in message
+
+
+def test_an_enterprise_issuer_trust_pinned_on_its_own_subject_key_passes():
+    pinned = github_enterprise(StringEquals={ENTERPRISE_SUBJECT: "repo:my-org/app:environment:prod"})
+    assert not check("iam-github-oidc-trust-scoped", pinned)
+
+
+def test_an_enterprise_issuer_trust_is_not_pinned_by_the_public_issuers_subject_key():
+    other_key = github_enterprise(StringEquals={SUBJECT: "repo:my-org/app:environment:prod"})
+    assert check("iam-github-oidc-trust-scoped", other_key)
+
+
+def test_one_pinned_subject_condition_is_enough_as_every_condition_must_hold():
+    both = github(StringLike={SUBJECT: "repo:my-org/*"}, StringEquals={SUBJECT: "repo:my-org/app:environment:prod"})
+    assert not check("iam-github-oidc-trust-scoped", both)
