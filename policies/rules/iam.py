@@ -25,6 +25,7 @@ from .iam_documents import (
     Statement,
     is_account_root,
     is_star_only,
+    is_unconstrained_resource,
     is_wildcard_only,
     may_match_write,
     read_document,
@@ -663,9 +664,11 @@ def resource_policy_not_public(resource: Resource, config: Mapping[str, Any]) ->
     return judged(resource_documents(resource), public_grants)
 
 
-def _names_a_source(value: Any) -> bool:
-    """A set source ARN/account/org narrows a permission; an unknown one is set, only its value is unknown."""
-    return is_unknown(value) or (isinstance(value, str) and value != "" and not is_wildcard_only(value))
+def names_a_source(value: Any) -> bool:
+    """A set source ARN/account/org narrows a permission; an unknown one is set, only its value is unknown. A
+    wildcard (``*``) or an ARN of every resource of its kind (``arn:aws:s3:::*``) narrows nothing."""
+    return is_unknown(value) or (isinstance(value, str) and value != "" and not is_wildcard_only(value)
+                                 and not is_unconstrained_resource(value))
 
 
 @resource_rule(
@@ -684,14 +687,15 @@ def lambda_permission_not_public(resource: Resource, config: Mapping[str, Any]) 
     principal = resource.get("principal")
     if resource.get("functionUrlAuthType") == "NONE":
         yield "functionUrlAuthType = NONE makes the function URL callable by anyone; allowed: AWS_IAM"
-    scoped = any(_names_a_source(resource.get(k)) for k in ("sourceArn", "sourceAccount", "principalOrgId"))
+    scoped = any(names_a_source(resource.get(k)) for k in ("sourceArn", "sourceAccount", "principalOrgId"))
     if scoped:
         return
     if is_unknown(principal):
         yield unverifiable("principal")
     elif principal == "*":
-        yield ("principal = * with no sourceArn, sourceAccount or principalOrgId lets anyone invoke the "
-               "function; allowed: a named principal, or one of those set")
+        yield ("principal = * with no sourceArn, sourceAccount or principalOrgId that names a source (a wildcard "
+               "ARN such as arn:aws:s3:::* names none) lets anyone invoke the function; allowed: a named "
+               "principal, or one of those set")
 
 
 @resource_rule(
@@ -712,7 +716,7 @@ def lambda_permission_not_public(resource: Resource, config: Mapping[str, Any]) 
 def lambda_permission_source_scoped(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     principal = resource.get("principal")
     keys = ("sourceArn", "sourceAccount") if config["acceptSourceAccount"] else ("sourceArn",)
-    if any(_names_a_source(resource.get(k)) for k in keys):
+    if any(names_a_source(resource.get(k)) for k in keys):
         return
     if is_unknown(principal):
         yield unverifiable("principal")

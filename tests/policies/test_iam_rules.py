@@ -442,6 +442,23 @@ def test_a_lambda_permission_for_everyone_in_one_account_or_org_passes():
     assert not check("lambda-permission-not-public", permission(principal=ACCOUNT))
 
 
+def test_a_lambda_permission_for_everyone_from_a_wildcard_source_arn_is_refused():
+    for source in ("arn:aws:s3:::*", "arn:aws:execute-api:*:*:*", "*"):
+        [message] = check("lambda-permission-not-public", permission(principal="*", sourceArn=source))
+        assert "a wildcard ARN such as arn:aws:s3:::* names none" in message, source
+
+
+def test_a_service_permission_from_a_wildcard_source_arn_is_refused():
+    assert check("lambda-permission-source-scoped", permission(principal="s3.amazonaws.com", sourceArn="arn:aws:s3:::*"))
+
+
+def test_a_missing_source_arn_of_an_api_gateway_permission_is_reported_by_one_policy(pack):
+    perm = as_recorded(LAMBDA_PERMISSION, {"principal": "apigateway.amazonaws.com", "action": "lambda:InvokeFunction",
+                                           "function": "fn"}, name="perm")
+    findings = [f.policy for f in pack.analyze([perm]) if f.urn.endswith("::perm")]
+    assert findings == ["lambda-permission-source-scoped"]
+
+
 def test_an_unknown_lambda_principal_without_a_source_cannot_be_verified():
     assert "cannot be verified" in check("lambda-permission-not-public", permission(principal=UNKNOWN))[0]
 
