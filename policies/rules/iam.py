@@ -129,6 +129,60 @@ def _where(statement: Statement) -> str:
     return f"{statement.label}: {_actions(statement)} on {_resources(statement)}"
 
 
+# One defect, one finding. Several policies judge the same Allow statement of an identity policy; the statement
+# is reported by the first of STATEMENT_PRECEDENCE that finds something in it, and the others stay quiet on it.
+# Action breadth first (every action on every resource, every action, every IAM action); then, on every
+# resource, the policy that names the risk (credentials, permissions management, decryption, data reads,
+# PassRole, writes) before the generic iam-no-unconstrained-resource, so that a waiver or a disabled generic
+# policy never hides a credential exposure. The reported finding names the policies it stands for.
+STATEMENT_PRECEDENCE = (
+    "iam-no-full-admin", "iam-no-wildcard-action", "iam-no-iam-wildcard", "iam-no-credentials-exposure",
+    "iam-pass-role-scoped", "iam-no-unconstrained-permissions-management", "iam-no-kms-decrypt-on-all-keys",
+    "iam-no-data-exfiltration", "iam-no-unconstrained-write", "iam-no-unconstrained-resource",
+)
+
+
+def _finds(policy: str, document: Document, s: Statement) -> bool:
+    """Whether ``policy`` finds something in the Allow statement ``s`` of ``document``."""
+    category = {"iam-no-credentials-exposure": CREDENTIALS_EXPOSURE, "iam-no-data-exfiltration": DATA_EXFILTRATION,
+                "iam-no-unconstrained-permissions-management": PERMISSIONS_MANAGEMENT,
+                "iam-no-kms-decrypt-on-all-keys": DECRYPTION}.get(policy)
+    if category is not None:
+        return any(found is s for found, _ in document.unconstrained(category))
+    if policy == "iam-no-full-admin":
+        return _every_action(s) and s.on_every_resource
+    if policy == "iam-no-wildcard-action":
+        return _every_action(s)
+    if policy == "iam-no-iam-wildcard":
+        return s.covers_all_of("iam:*")
+    if policy == "iam-pass-role-scoped":
+        return (s.allows_action("iam:PassRole") and s.on_every_resource and not s.scoped_by(PASS_ROLE_SCOPING_KEYS)
+                and not document.denied_everywhere("iam:PassRole"))
+    if policy == "iam-no-unconstrained-write":
+        return s.on_every_resource and (s.not_action or any(may_match_write(p) and not is_star_only(p)
+                                                            for p in s.actions))
+    if policy == "iam-no-unconstrained-resource":
+        return s.on_every_resource and (s.not_action or bool(s.broad_action_patterns()))
+    raise KeyError(policy)
+
+
+def statement_owner(document: Document, s: Statement) -> str | None:
+    """The one policy that reports this Allow statement (None: no statement policy finds anything in it)."""
+    # Judged on the Allow statements alone, so that adding a Deny never moves a finding to another policy.
+    allows = Document(document.allow_statements)
+    return next((policy for policy in STATEMENT_PRECEDENCE if _finds(policy, allows, s)), None)
+
+
+def reports(policy: str, document: Document, s: Statement) -> bool:
+    return statement_owner(document, s) == policy
+
+
+def also_covers(policy: str, document: Document, s: Statement) -> str:
+    """The other policies that find something in the statement and stay quiet on it, for the message."""
+    others = [p for p in STATEMENT_PRECEDENCE if p != policy and _finds(p, document, s)]
+    return f" (one finding for: {', '.join(others)})" if others else ""
+
+
 def _identity_rule(**metadata: Any):
     return resource_rule(types=IDENTITY_TYPES, **metadata)
 
@@ -184,7 +238,9 @@ def no_full_admin(resource: Resource, config: Mapping[str, Any]) -> Iterable[str
     def finder(document: Document) -> Iterator[str]:
         for s in document.allow_statements:
             if _every_action(s) and s.on_every_resource:
-                yield f"{_where(s)} allows every action on every resource; allowed: named actions on named resources"
+                covers = also_covers("iam-no-full-admin", document, s)
+                yield (f"{_where(s)} allows every action on every resource{covers}; "
+                       f"allowed: named actions on named resources")
     return judged(identity_documents(resource), finder)
 
 
@@ -199,8 +255,9 @@ def no_full_admin(resource: Resource, config: Mapping[str, Any]) -> Iterable[str
 def no_wildcard_action(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     def finder(document: Document) -> Iterator[str]:
         for s in document.allow_statements:
-            if _every_action(s):
-                yield f"{_where(s)} allows every action; allowed: named actions"
+            if reports("iam-no-wildcard-action", document, s):
+                yield f"{_where(s)} allows every action{also_covers('iam-no-wildcard-action', document, s)}; " \
+                      f"allowed: named actions"
     return judged(identity_documents(resource), finder)
 
 
@@ -225,7 +282,7 @@ def no_service_wildcard_action(resource: Resource, config: Mapping[str, Any]) ->
     def finder(document: Document) -> Iterator[str]:
         for s in document.allow_statements:
             wildcards = service_wildcards(s)
-            if wildcards:
+            if wildcards and not _every_action(s):
                 yield f"{_where(s)} allows every action of {_shown(wildcards)}; allowed: named actions"
     return judged(identity_documents(resource), finder)
 
@@ -242,8 +299,9 @@ def no_service_wildcard_action(resource: Resource, config: Mapping[str, Any]) ->
 def no_iam_wildcard(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     def finder(document: Document) -> Iterator[str]:
         for s in document.allow_statements:
-            if s.covers_all_of("iam:*"):
-                yield f"{_where(s)} allows every IAM action (iam:*); allowed: named IAM actions"
+            if reports("iam-no-iam-wildcard", document, s):
+                yield (f"{_where(s)} allows every IAM action (iam:*){also_covers('iam-no-iam-wildcard', document, s)}; "
+                       f"allowed: named IAM actions")
     return judged(identity_documents(resource), finder)
 
 
@@ -265,7 +323,7 @@ def no_iam_wildcard(resource: Resource, config: Mapping[str, Any]) -> Iterable[s
 def no_unconstrained_resource(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     def finder(document: Document) -> Iterator[str]:
         for s in document.allow_statements:
-            if not s.on_every_resource:
+            if not reports("iam-no-unconstrained-resource", document, s):
                 continue
             if s.not_action:
                 yield f"{_where(s)} allows every unlisted action on every resource; allowed: named resources"
@@ -287,17 +345,22 @@ def no_unconstrained_resource(resource: Resource, config: Mapping[str, Any]) -> 
 )
 def no_privilege_escalation(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     def finder(document: Document) -> Iterator[str]:
-        paths = [f"{name} ({', '.join(actions)})" for name, actions in document.escalation_paths()]
+        # A statement of every action (or every IAM action) grants every path: its own policy reports it.
+        rest = Document(tuple(s for s in document.statements
+                              if not (s.allows and statement_owner(document, s) in STATEMENT_PRECEDENCE[:3])))
+        paths = [f"{name} ({', '.join(actions)})" for name, actions in rest.escalation_paths()]
         if paths:
             yield (f"allows privilege escalation in {len(paths)} way(s): " + "; ".join(paths)
                    + "; allowed: none of these action combinations")
     return judged(identity_documents(resource), finder)
 
 
-def _unconstrained_rule_finder(actions: tuple[str, ...], what: str) -> Finder:
+def _unconstrained_rule_finder(actions: tuple[str, ...], what: str, policy: str) -> Finder:
     def finder(document: Document) -> Iterator[str]:
         for s, found in document.unconstrained(actions):
-            yield f"{_where(s)} allows {what} {_shown(found)} on every resource; allowed: named resource ARNs"
+            if reports(policy, document, s):
+                yield (f"{_where(s)} allows {what} {_shown(found)} on every resource"
+                       f"{also_covers(policy, document, s)}; allowed: named resource ARNs")
     return finder
 
 
@@ -312,7 +375,8 @@ def _unconstrained_rule_finder(actions: tuple[str, ...], what: str) -> Finder:
 )
 def no_credentials_exposure(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     return judged(identity_documents(resource),
-                  _unconstrained_rule_finder(CREDENTIALS_EXPOSURE, "credential-returning"))
+                  _unconstrained_rule_finder(CREDENTIALS_EXPOSURE, "credential-returning",
+                                             "iam-no-credentials-exposure"))
 
 
 @_identity_rule(
@@ -325,7 +389,8 @@ def no_credentials_exposure(resource: Resource, config: Mapping[str, Any]) -> It
     remediation="Name the bucket/object, parameter path or table ARNs the workload reads.",
 )
 def no_data_exfiltration(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
-    return judged(identity_documents(resource), _unconstrained_rule_finder(DATA_EXFILTRATION, "data reads"))
+    return judged(identity_documents(resource), _unconstrained_rule_finder(DATA_EXFILTRATION, "data reads",
+                                                                             "iam-no-data-exfiltration"))
 
 
 @_identity_rule(
@@ -340,7 +405,8 @@ def no_data_exfiltration(resource: Resource, config: Mapping[str, Any]) -> Itera
 )
 def no_unconstrained_permissions_management(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     return judged(identity_documents(resource),
-                  _unconstrained_rule_finder(PERMISSIONS_MANAGEMENT, "permissions management"))
+                  _unconstrained_rule_finder(PERMISSIONS_MANAGEMENT, "permissions management",
+                                             "iam-no-unconstrained-permissions-management"))
 
 
 @_identity_rule(
@@ -355,7 +421,7 @@ def no_unconstrained_permissions_management(resource: Resource, config: Mapping[
 def no_unconstrained_write(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     def finder(document: Document) -> Iterator[str]:
         for s in document.allow_statements:
-            if not s.on_every_resource:
+            if not reports("iam-no-unconstrained-write", document, s):
                 continue
             if s.not_action:
                 yield f"{_where(s)} allows every unlisted action, writes included, on every resource"
@@ -373,7 +439,8 @@ def no_unconstrained_write(resource: Resource, config: Mapping[str, Any]) -> Ite
     remediation="Name the key: 'Resource': [stack_key.key_arn] (components/encryption.py StackKey).",
 )
 def no_kms_decrypt_on_all_keys(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
-    return judged(identity_documents(resource), _unconstrained_rule_finder(DECRYPTION, "decryption"))
+    return judged(identity_documents(resource), _unconstrained_rule_finder(DECRYPTION, "decryption",
+                                                                             "iam-no-kms-decrypt-on-all-keys"))
 
 
 @_identity_rule(
@@ -390,7 +457,7 @@ def pass_role_scoped(resource: Resource, config: Mapping[str, Any]) -> Iterable[
         if document.denied_everywhere("iam:PassRole"):
             return
         for s in document.allow_statements:
-            if s.allows_action("iam:PassRole") and s.on_every_resource and not s.scoped_by(PASS_ROLE_SCOPING_KEYS):
+            if reports("iam-pass-role-scoped", document, s):
                 yield (f"{_where(s)} allows iam:PassRole on every role with no iam:PassedToService condition; "
                        f"allowed: named role ARNs or that condition")
     return judged(identity_documents(resource), finder)

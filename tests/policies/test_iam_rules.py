@@ -136,7 +136,7 @@ def test_allow_with_not_action_on_every_resource_counts_as_full_admin():
     almost_everything = {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"}
     message = check("iam-no-full-admin", policy(almost_everything))[0]
     assert "NotAction [iam:*, organizations:*]" in message
-    assert check("iam-no-wildcard-action", policy(almost_everything))
+    assert not check("iam-no-wildcard-action", policy(almost_everything))  # one finding: iam-no-full-admin's
 
 
 def test_a_deny_statement_never_makes_a_document_worse():
@@ -158,8 +158,10 @@ def test_service_wildcards_are_reported_but_star_only_services_are_not():
 
 
 def test_iam_wildcard_is_refused_in_any_of_its_spellings():
-    for action in ("iam:*", "IAM:*", "*", "i*"):
+    for action in ("iam:*", "IAM:*", "i*"):
         assert check("iam-no-iam-wildcard", policy(allow(action, "arn:aws:iam::123456789012:role/x"))), action
+    # "*" is every action: iam-no-wildcard-action reports it, once.
+    assert not check("iam-no-iam-wildcard", policy(allow("*", "arn:aws:iam::123456789012:role/x")))
     assert not check("iam-no-iam-wildcard", policy(allow("iam:Get*")))
     assert not check("iam-no-iam-wildcard", policy({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}))
 
@@ -167,8 +169,27 @@ def test_iam_wildcard_is_refused_in_any_of_its_spellings():
 # --- I5-I11, I18: what is allowed on every resource -------------------------------------------------
 
 def test_restrictable_actions_on_every_resource_are_refused():
-    message = check("iam-no-unconstrained-resource", policy(allow(["s3:GetObject", "ec2:DescribeInstances"])))[0]
-    assert "s3:GetObject" in message and "ec2:DescribeInstances" not in message.split("allows")[1]
+    message = check("iam-no-unconstrained-resource", policy(allow(["sqs:ReceiveMessage", "ec2:DescribeInstances"])))[0]
+    assert "sqs:ReceiveMessage" in message and "ec2:DescribeInstances" not in message.split("allows")[1]
+
+
+def test_one_statement_of_a_service_wildcard_on_every_resource_gives_one_mandatory_finding():
+    findings = [(name, m) for name in IDENTITY_RULES for m in check(name, policy(allow("s3:*")))
+                if rule_named(name).enforcement == "mandatory"]
+    [(name, message)] = findings
+    assert name == "iam-no-unconstrained-permissions-management"
+    assert "one finding for: iam-no-data-exfiltration, iam-no-unconstrained-write, iam-no-unconstrained-resource" \
+        in message
+
+
+def test_one_statement_of_every_action_on_every_resource_gives_one_finding():
+    findings = [name for name in IDENTITY_RULES if check(name, policy(allow("*")))]
+    assert findings == ["iam-no-full-admin"]
+
+
+def test_a_deny_does_not_move_a_statement_to_a_narrower_policy():
+    both = policy(allow("s3:*"), deny("s3:PutBucketPolicy", "*"))
+    assert not check("iam-no-unconstrained-write", both)
 
 
 def test_ec2_describe_on_every_resource_is_unconstrained_since_some_describes_take_a_resource():
@@ -250,7 +271,7 @@ def test_permissions_management_on_every_resource_is_refused_and_on_one_role_pas
 
 
 def test_write_actions_on_every_resource_are_refused_and_reads_pass():
-    message = check("iam-no-unconstrained-write", policy(allow(["s3:PutObject", "s3:GetObject"])))[0]
+    message = check("iam-no-unconstrained-write", policy(allow(["s3:PutObject", "s3:ListBucket"])))[0]
     assert "writes s3:PutObject" in message
     assert not check("iam-no-unconstrained-write", policy(allow(["s3:GetObject", "ec2:Describe*"])))
     assert not check("iam-no-unconstrained-write", policy(allow("s3:PutObject", "arn:aws:s3:::bucket/*")))
@@ -258,7 +279,7 @@ def test_write_actions_on_every_resource_are_refused_and_reads_pass():
 
 def test_kms_decrypt_on_every_key_is_refused_and_on_the_stack_key_passes():
     assert check("iam-no-kms-decrypt-on-all-keys", policy(allow("kms:Decrypt")))
-    assert check("iam-no-kms-decrypt-on-all-keys", policy(allow("kms:*")))
+    assert check("iam-no-kms-decrypt-on-all-keys", policy(allow(["kms:Decrypt*", "kms:Encrypt"])))
     assert check("iam-no-kms-decrypt-on-all-keys", policy(allow("kms:ReEncrypt*"), type_=ROLE_POLICY))
     key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     assert not check("iam-no-kms-decrypt-on-all-keys", policy(allow("kms:Decrypt", key)))
@@ -449,7 +470,8 @@ def test_a_lambda_permission_for_everyone_from_a_wildcard_source_arn_is_refused(
 
 
 def test_a_service_permission_from_a_wildcard_source_arn_is_refused():
-    assert check("lambda-permission-source-scoped", permission(principal="s3.amazonaws.com", sourceArn="arn:aws:s3:::*"))
+    wildcard = permission(principal="s3.amazonaws.com", sourceArn="arn:aws:s3:::*")
+    assert check("lambda-permission-source-scoped", wildcard)
 
 
 def test_a_missing_source_arn_of_an_api_gateway_permission_is_reported_by_one_policy(pack):
@@ -589,7 +611,7 @@ ONE_BAD_STATEMENT = {
     "iam-no-wildcard-action": allow("*", "arn:aws:s3:::bucket"),
     "iam-no-service-wildcard-action": allow("s3:*", "arn:aws:s3:::bucket"),
     "iam-no-iam-wildcard": allow("iam:*", f"arn:aws:iam::{ACCOUNT}:role/app"),
-    "iam-no-unconstrained-resource": allow("dynamodb:Query"),
+    "iam-no-unconstrained-resource": allow("sqs:ReceiveMessage"),
     "iam-no-privilege-escalation": allow("iam:CreatePolicyVersion", f"arn:aws:iam::{ACCOUNT}:policy/app"),
     "iam-no-credentials-exposure": allow("iam:CreateAccessKey"),
     "iam-no-data-exfiltration": allow("s3:GetObject"),
