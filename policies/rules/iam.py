@@ -771,7 +771,7 @@ def lambda_permission_not_public(resource: Resource, config: Mapping[str, Any]) 
                 "(sourceArn), so that another account's resource cannot invoke the function.",
     severity="critical",
     enforcement="mandatory",
-    controls=["checkov:CKV_AWS_364", "trivy:AVD-AWS-0067", "pulumi-crp:aws-lambda-permission-configure-source-arn",
+    controls=["trivy:AVD-AWS-0067", "pulumi-crp:aws-lambda-permission-configure-source-arn",
               "catalog:F2"],
     remediation="Set source_arn to the invoker, e.g. api.execution_arn.apply(lambda a: f'{a}/*/*') or "
                 "bucket.arn, and source_account for S3.",

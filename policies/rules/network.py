@@ -433,7 +433,7 @@ HIGH_RISK_PORTS = [20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3306, 338
                 "Elasticsearch, ...).",
     severity="high",
     enforcement="mandatory",
-    controls=["fsbp:EC2.19", "checkov:CKV_AWS_24", "checkov:CKV_AWS_25", "catalog:N5"],
+    controls=["fsbp:EC2.19", "catalog:N5"],
     remediation="Admit these ports only from the security group of the client that needs them, e.g. "
                 "aws.vpc.SecurityGroupIngressRule(referenced_security_group_id=app_sg.id, ip_protocol='tcp', "
                 "from_port=5432, to_port=5432, ...).",

@@ -123,7 +123,7 @@ def _api_of_source_arn(source_arn: str, apis: list[Resource]) -> Resource | None
                 "so that no other API in the account (or another account) can invoke the function.",
     severity="high",
     enforcement="mandatory",
-    controls=["checkov:CKV_AWS_364", "catalog:F2"],
+    controls=["catalog:F2"],
     remediation="Set source_arn=api.execution_arn.apply(lambda arn: f'{arn}/*/*') on the aws.lambda_.Permission.",
 )
 def lambda_permission_scoped_to_stack_api(stack: Stack,
