@@ -2,6 +2,6 @@
 
 from . import pack_throughput, web_service
 
-pack_throughput.main(["--resources", "10000"])
+pack_throughput.main(["--resources", "1000", "10000"])
 print()
 web_service.main(["--connections", "200", "--requests", "20000"])

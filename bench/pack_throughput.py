@@ -4,7 +4,8 @@ The synthetic stack is the prod stack's real recording (every layer on: ~30 reso
 until it holds ``--resources`` resources, each copy with its own names, URNs and IDs, so that stack
 policies join copies to themselves as they would in one big stack.
 
-    python -m bench.pack_throughput --resources 10000
+    python -m bench.pack_throughput                      # 1,000 and 10,000 resources, and their ratio
+    python -m bench.pack_throughput --resources 3000
 """
 
 from __future__ import annotations
@@ -95,12 +96,7 @@ def measure(count: int, stack: str = "prod", workers: int = 8) -> dict[str, floa
     }
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench.pack_throughput", description=__doc__.splitlines()[0])
-    parser.add_argument("--resources", type=int, default=10_000)
-    parser.add_argument("--workers", type=int, default=8, help="concurrent Analyze calls, as the preflight makes")
-    args = parser.parse_args(argv)
-    figures = measure(args.resources, workers=args.workers)
+def printed(figures: dict[str, float]) -> None:
     print(f"policy pack over gRPC: {figures['resources']} resources of {figures['types']} types, "
           f"{figures['policies']} policies")
     print(f"  Analyze (per resource): {figures['analyze_s']:.2f} s")
@@ -108,6 +104,30 @@ def main(argv: list[str] | None = None) -> None:
     print(f"  total:                  {figures['total_s']:.2f} s = {figures['resources_per_s']:.0f} resources/s")
     print(f"  peak RSS: pack {figures['pack_peak_rss_mib']:.0f} MiB, client {figures['client_peak_rss_mib']:.0f} MiB")
     print(f"  findings: {figures['findings']}")
+
+
+def scaling(small: dict[str, float], large: dict[str, float]) -> str:
+    """How the time grew against the size: linear scaling keeps the time ratio near the size ratio."""
+    size = large["resources"] / small["resources"]
+    return (f"scaling: {large['resources']} resources took {large['total_s'] / small['total_s']:.1f} times the time "
+            f"of {small['resources']} ({size:.0f} times the resources); AnalyzeStack "
+            f"{large['analyze_stack_s'] / small['analyze_stack_s']:.1f} times")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.pack_throughput", description=__doc__.splitlines()[0])
+    parser.add_argument("--resources", type=int, nargs="+", default=[1_000, 10_000],
+                        help="stack sizes to measure in this run; with two or more, also the ratio of the "
+                             "largest's time to the smallest's (default: 1000 10000)")
+    parser.add_argument("--workers", type=int, default=8, help="concurrent Analyze calls, as the preflight makes")
+    args = parser.parse_args(argv)
+    results = []
+    for count in args.resources:
+        results.append(measure(count, workers=args.workers))
+        printed(results[-1])
+    if len(results) > 1:
+        ordered = sorted(results, key=lambda f: f["resources"])
+        print(scaling(ordered[0], ordered[-1]))
 
 
 if __name__ == "__main__":

@@ -42,10 +42,27 @@ SERVICE_LINKED_ROLES = {
     # The patch window's task runs with Systems Manager's service-linked role (components/operations.py).
     "ssm.amazonaws.com": "ssm.amazonaws.com/AWSServiceRoleForAmazonSSM",
 }
+# The EC2 reads a deploy of this stack's types calls (the provider reads back each resource it creates, the
+# account's AZs and attributes). Not ec2:Describe*: 17 EC2 Describe actions take a resource
+# (DescribeInstanceAttribute on "*" reads every instance's user data); those the deploy needs are in
+# SERVICE_ACTIONS["ec2"], limited to the stack's account and regions like its writes.
+EC2_READS = (
+    "DescribeAccountAttributes", "DescribeAvailabilityZones", "DescribeRegions", "DescribeVpcs", "DescribeSubnets",
+    "DescribeSecurityGroups", "DescribeSecurityGroupRules", "DescribeNetworkAcls", "DescribeRouteTables",
+    "DescribeInternetGateways", "DescribeEgressOnlyInternetGateways", "DescribeNatGateways", "DescribeAddresses",
+    "DescribeAddressesAttribute", "DescribeNetworkInterfaces", "DescribeFlowLogs", "DescribeVpcEndpoints",
+    "DescribeVpcEndpointServices", "DescribePrefixLists", "DescribeManagedPrefixLists", "DescribeInstances",
+    "DescribeInstanceStatus", "DescribeInstanceTypes", "DescribeInstanceTypeOfferings",
+    "DescribeInstanceCreditSpecifications", "DescribeLaunchTemplates", "DescribeLaunchTemplateVersions",
+    "DescribeImages", "DescribeKeyPairs", "DescribeVolumes", "DescribeVolumesModifications", "DescribeSnapshots",
+    "DescribeTags",
+)
+EC2_READS_OF_RESOURCES = ("DescribeInstanceAttribute", "DescribeVpcAttribute", "DescribeVolumeAttribute",
+                          "DescribeSnapshotAttribute", "DescribeImageAttribute")
 # Actions that accept only "*" as their resource (Service Authorization Reference: no resource type).
 READ_EVERYWHERE = (
     "sts:GetCallerIdentity",
-    "ec2:Describe*",
+    *(f"ec2:{action}" for action in EC2_READS),
     "elasticloadbalancing:Describe*",
     "autoscaling:Describe*",
     "application-autoscaling:Describe*",
@@ -61,7 +78,7 @@ SERVICE_ACTIONS: dict[str, tuple[str, ...]] = {
     "ec2": (*WRITE_VERBS, "Associate*", "Disassociate*", "Attach*", "Detach*", "Authorize*", "Revoke*",
             "Allocate*", "Release*", "Replace*", "RunInstances", "StartInstances", "StopInstances",
             "TerminateInstances", "MonitorInstances", "UnmonitorInstances", "CopySnapshot", "ImportKeyPair",
-            "Get*"),
+            "Get*", *EC2_READS_OF_RESOURCES),
     "elasticloadbalancing": (*WRITE_VERBS, "Add*", "Remove*", "Set*", "Register*", "Deregister*"),
     "autoscaling": (*WRITE_VERBS, "Attach*", "Detach*", "Set*", "Suspend*", "Resume*", "StartInstanceRefresh",
                     "CancelInstanceRefresh"),

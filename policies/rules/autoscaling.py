@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from .base import Resource, Stack, as_list, indexed, is_unknown, resource_rule, stack_rule, unverifiable
-from .loadbalancing import MINIMUM_ZONES, spanned_zones
+from .loadbalancing import MINIMUM_ZONES, UNKNOWN_LIST, spanned_zones, zone_verdict
 from .network import refers_to
 
 AUTOSCALING_GROUP = "aws:autoscaling/group:Group"
@@ -127,15 +127,9 @@ def asg_multi_az(stack: Stack, config: Mapping[str, Any]) -> Iterable[tuple[Reso
         zones, undecided = spanned_zones(stack, group)
         named_zones = as_list(group.get("availabilityZones"))
         zones |= {z for z in named_zones if isinstance(z, str) and not is_unknown(z)}
-        undecided = undecided or any(is_unknown(z) for z in named_zones)
-        if len(zones) >= minimum:
-            continue
-        if undecided:
-            yield group, unverifiable("the availability zones of the group's subnets")
-        else:
-            listed = ", ".join(sorted(zones)) or "none"
-            yield group, (f"vpcZoneIdentifiers span {len(zones)} availability zone(s) ({listed}); "
-                          f"allowed: at least {minimum}")
+        undecided += UNKNOWN_LIST if is_unknown(group.get("availabilityZones")) else sum(map(is_unknown, named_zones))
+        for message in zone_verdict(zones, undecided, minimum, "group", "vpcZoneIdentifiers"):
+            yield group, message
 
 
 def serves_load_balancer(stack: Stack, group: Resource) -> bool:

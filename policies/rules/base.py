@@ -45,7 +45,8 @@ class Stack:
         by_type = self.memo("by type", self._by_type)
         if len(types) == 1:
             return list(by_type.get(types[0], ()))
-        return [r for r in self.resources if r.type in types]
+        # In stack order, as one pass over the stack would give them; built once per set of types.
+        return list(self.memo(("of types", types), lambda: [r for r in self.resources if r.type in types]))
 
     def _by_type(self) -> dict[str, list[Resource]]:
         index: dict[str, list[Resource]] = {}

@@ -477,7 +477,7 @@ def ecr_lifecycle_policy(stack: Stack, config: Mapping[str, Any]) -> Iterable[tu
     description="Ensure ECR repositories encrypt images with KMS, by default with a customer-managed key.",
     severity="medium",
     enforcement="mandatory",
-    controls=["checkov:CKV_AWS_136", "trivy:AVD-AWS-0033",
+    controls=["trivy:AVD-AWS-0033",
               "pulumi-crp:aws-ecr-repository-configure-customer-managed-key", "catalog:E16"],
     remediation="Set encryption_configurations=[aws.ecr.RepositoryEncryptionConfigurationArgs(encryption_type='KMS', "
                 "kms_key=stack_key.key_arn)] (encryption cannot be changed later: the repository is replaced).",

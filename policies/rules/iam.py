@@ -17,7 +17,7 @@ from .iam_documents import (
     DATA_EXFILTRATION,
     DECRYPTION,
     GITHUB_OIDC_PROVIDER,
-    GITHUB_SUBJECT_KEY,
+    KNOWN_AFTER_UPDATE,
     PASS_ROLE_SCOPING_KEYS,
     PERMISSIONS_MANAGEMENT,
     PRINCIPAL_SCOPING_KEYS,
@@ -25,6 +25,7 @@ from .iam_documents import (
     Statement,
     is_account_root,
     is_star_only,
+    is_unconstrained_resource,
     is_wildcard_only,
     may_match_write,
     read_document,
@@ -128,6 +129,60 @@ def _where(statement: Statement) -> str:
     return f"{statement.label}: {_actions(statement)} on {_resources(statement)}"
 
 
+# One defect, one finding. Several policies judge the same Allow statement of an identity policy; the statement
+# is reported by the first of STATEMENT_PRECEDENCE that finds something in it, and the others stay quiet on it.
+# Action breadth first (every action on every resource, every action, every IAM action); then, on every
+# resource, the policy that names the risk (credentials, permissions management, decryption, data reads,
+# PassRole, writes) before the generic iam-no-unconstrained-resource, so that a waiver or a disabled generic
+# policy never hides a credential exposure. The reported finding names the policies it stands for.
+STATEMENT_PRECEDENCE = (
+    "iam-no-full-admin", "iam-no-wildcard-action", "iam-no-iam-wildcard", "iam-no-credentials-exposure",
+    "iam-pass-role-scoped", "iam-no-unconstrained-permissions-management", "iam-no-kms-decrypt-on-all-keys",
+    "iam-no-data-exfiltration", "iam-no-unconstrained-write", "iam-no-unconstrained-resource",
+)
+
+
+def _finds(policy: str, document: Document, s: Statement) -> bool:
+    """Whether ``policy`` finds something in the Allow statement ``s`` of ``document``."""
+    category = {"iam-no-credentials-exposure": CREDENTIALS_EXPOSURE, "iam-no-data-exfiltration": DATA_EXFILTRATION,
+                "iam-no-unconstrained-permissions-management": PERMISSIONS_MANAGEMENT,
+                "iam-no-kms-decrypt-on-all-keys": DECRYPTION}.get(policy)
+    if category is not None:
+        return any(found is s for found, _ in document.unconstrained(category))
+    if policy == "iam-no-full-admin":
+        return _every_action(s) and s.on_every_resource
+    if policy == "iam-no-wildcard-action":
+        return _every_action(s)
+    if policy == "iam-no-iam-wildcard":
+        return s.covers_all_of("iam:*")
+    if policy == "iam-pass-role-scoped":
+        return (s.allows_action("iam:PassRole") and s.on_every_resource and not s.scoped_by(PASS_ROLE_SCOPING_KEYS)
+                and not document.denied_everywhere("iam:PassRole"))
+    if policy == "iam-no-unconstrained-write":
+        return s.on_every_resource and (s.not_action or any(may_match_write(p) and not is_star_only(p)
+                                                            for p in s.actions))
+    if policy == "iam-no-unconstrained-resource":
+        return s.on_every_resource and (s.not_action or bool(s.broad_action_patterns()))
+    raise KeyError(policy)
+
+
+def statement_owner(document: Document, s: Statement) -> str | None:
+    """The one policy that reports this Allow statement (None: no statement policy finds anything in it)."""
+    # Judged on the Allow statements alone, so that adding a Deny never moves a finding to another policy.
+    allows = Document(document.allow_statements)
+    return next((policy for policy in STATEMENT_PRECEDENCE if _finds(policy, allows, s)), None)
+
+
+def reports(policy: str, document: Document, s: Statement) -> bool:
+    return statement_owner(document, s) == policy
+
+
+def also_covers(policy: str, document: Document, s: Statement) -> str:
+    """The other policies that find something in the statement and stay quiet on it, for the message."""
+    others = [p for p in STATEMENT_PRECEDENCE if p != policy and _finds(p, document, s)]
+    return f" (one finding for: {', '.join(others)})" if others else ""
+
+
 def _identity_rule(**metadata: Any):
     return resource_rule(types=IDENTITY_TYPES, **metadata)
 
@@ -183,7 +238,9 @@ def no_full_admin(resource: Resource, config: Mapping[str, Any]) -> Iterable[str
     def finder(document: Document) -> Iterator[str]:
         for s in document.allow_statements:
             if _every_action(s) and s.on_every_resource:
-                yield f"{_where(s)} allows every action on every resource; allowed: named actions on named resources"
+                covers = also_covers("iam-no-full-admin", document, s)
+                yield (f"{_where(s)} allows every action on every resource{covers}; "
+                       f"allowed: named actions on named resources")
     return judged(identity_documents(resource), finder)
 
 
@@ -198,8 +255,9 @@ def no_full_admin(resource: Resource, config: Mapping[str, Any]) -> Iterable[str
 def no_wildcard_action(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     def finder(document: Document) -> Iterator[str]:
         for s in document.allow_statements:
-            if _every_action(s):
-                yield f"{_where(s)} allows every action; allowed: named actions"
+            if reports("iam-no-wildcard-action", document, s):
+                yield f"{_where(s)} allows every action{also_covers('iam-no-wildcard-action', document, s)}; " \
+                      f"allowed: named actions"
     return judged(identity_documents(resource), finder)
 
 
@@ -224,7 +282,7 @@ def no_service_wildcard_action(resource: Resource, config: Mapping[str, Any]) ->
     def finder(document: Document) -> Iterator[str]:
         for s in document.allow_statements:
             wildcards = service_wildcards(s)
-            if wildcards:
+            if wildcards and not _every_action(s):
                 yield f"{_where(s)} allows every action of {_shown(wildcards)}; allowed: named actions"
     return judged(identity_documents(resource), finder)
 
@@ -241,8 +299,9 @@ def no_service_wildcard_action(resource: Resource, config: Mapping[str, Any]) ->
 def no_iam_wildcard(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     def finder(document: Document) -> Iterator[str]:
         for s in document.allow_statements:
-            if s.covers_all_of("iam:*"):
-                yield f"{_where(s)} allows every IAM action (iam:*); allowed: named IAM actions"
+            if reports("iam-no-iam-wildcard", document, s):
+                yield (f"{_where(s)} allows every IAM action (iam:*){also_covers('iam-no-iam-wildcard', document, s)}; "
+                       f"allowed: named IAM actions")
     return judged(identity_documents(resource), finder)
 
 
@@ -259,12 +318,12 @@ def no_iam_wildcard(resource: Resource, config: Mapping[str, Any]) -> Iterable[s
     enforcement="mandatory",
     controls=["checkov:CKV_AWS_355", "checkov:CKV_AWS_356", "catalog:I5"],
     remediation="Set Resource to the ARNs the actions act on (e.g. log_group.arn, table.arn); keep '*' only "
-                "for actions that accept nothing else (ec2:Describe*, xray:PutTraceSegments, ...).",
+                "for actions that accept nothing else (ec2:DescribeInstances, xray:PutTraceSegments, ...).",
 )
 def no_unconstrained_resource(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     def finder(document: Document) -> Iterator[str]:
         for s in document.allow_statements:
-            if not s.on_every_resource:
+            if not reports("iam-no-unconstrained-resource", document, s):
                 continue
             if s.not_action:
                 yield f"{_where(s)} allows every unlisted action on every resource; allowed: named resources"
@@ -286,17 +345,22 @@ def no_unconstrained_resource(resource: Resource, config: Mapping[str, Any]) -> 
 )
 def no_privilege_escalation(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     def finder(document: Document) -> Iterator[str]:
-        paths = [f"{name} ({', '.join(actions)})" for name, actions in document.escalation_paths()]
+        # A statement of every action (or every IAM action) grants every path: its own policy reports it.
+        rest = Document(tuple(s for s in document.statements
+                              if not (s.allows and statement_owner(document, s) in STATEMENT_PRECEDENCE[:3])))
+        paths = [f"{name} ({', '.join(actions)})" for name, actions in rest.escalation_paths()]
         if paths:
             yield (f"allows privilege escalation in {len(paths)} way(s): " + "; ".join(paths)
                    + "; allowed: none of these action combinations")
     return judged(identity_documents(resource), finder)
 
 
-def _unconstrained_rule_finder(actions: tuple[str, ...], what: str) -> Finder:
+def _unconstrained_rule_finder(actions: tuple[str, ...], what: str, policy: str) -> Finder:
     def finder(document: Document) -> Iterator[str]:
         for s, found in document.unconstrained(actions):
-            yield f"{_where(s)} allows {what} {_shown(found)} on every resource; allowed: named resource ARNs"
+            if reports(policy, document, s):
+                yield (f"{_where(s)} allows {what} {_shown(found)} on every resource"
+                       f"{also_covers(policy, document, s)}; allowed: named resource ARNs")
     return finder
 
 
@@ -311,7 +375,8 @@ def _unconstrained_rule_finder(actions: tuple[str, ...], what: str) -> Finder:
 )
 def no_credentials_exposure(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     return judged(identity_documents(resource),
-                  _unconstrained_rule_finder(CREDENTIALS_EXPOSURE, "credential-returning"))
+                  _unconstrained_rule_finder(CREDENTIALS_EXPOSURE, "credential-returning",
+                                             "iam-no-credentials-exposure"))
 
 
 @_identity_rule(
@@ -324,7 +389,8 @@ def no_credentials_exposure(resource: Resource, config: Mapping[str, Any]) -> It
     remediation="Name the bucket/object, parameter path or table ARNs the workload reads.",
 )
 def no_data_exfiltration(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
-    return judged(identity_documents(resource), _unconstrained_rule_finder(DATA_EXFILTRATION, "data reads"))
+    return judged(identity_documents(resource), _unconstrained_rule_finder(DATA_EXFILTRATION, "data reads",
+                                                                             "iam-no-data-exfiltration"))
 
 
 @_identity_rule(
@@ -339,7 +405,8 @@ def no_data_exfiltration(resource: Resource, config: Mapping[str, Any]) -> Itera
 )
 def no_unconstrained_permissions_management(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     return judged(identity_documents(resource),
-                  _unconstrained_rule_finder(PERMISSIONS_MANAGEMENT, "permissions management"))
+                  _unconstrained_rule_finder(PERMISSIONS_MANAGEMENT, "permissions management",
+                                             "iam-no-unconstrained-permissions-management"))
 
 
 @_identity_rule(
@@ -354,7 +421,7 @@ def no_unconstrained_permissions_management(resource: Resource, config: Mapping[
 def no_unconstrained_write(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     def finder(document: Document) -> Iterator[str]:
         for s in document.allow_statements:
-            if not s.on_every_resource:
+            if not reports("iam-no-unconstrained-write", document, s):
                 continue
             if s.not_action:
                 yield f"{_where(s)} allows every unlisted action, writes included, on every resource"
@@ -372,7 +439,8 @@ def no_unconstrained_write(resource: Resource, config: Mapping[str, Any]) -> Ite
     remediation="Name the key: 'Resource': [stack_key.key_arn] (components/encryption.py StackKey).",
 )
 def no_kms_decrypt_on_all_keys(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
-    return judged(identity_documents(resource), _unconstrained_rule_finder(DECRYPTION, "decryption"))
+    return judged(identity_documents(resource), _unconstrained_rule_finder(DECRYPTION, "decryption",
+                                                                             "iam-no-kms-decrypt-on-all-keys"))
 
 
 @_identity_rule(
@@ -389,7 +457,7 @@ def pass_role_scoped(resource: Resource, config: Mapping[str, Any]) -> Iterable[
         if document.denied_everywhere("iam:PassRole"):
             return
         for s in document.allow_statements:
-            if s.allows_action("iam:PassRole") and s.on_every_resource and not s.scoped_by(PASS_ROLE_SCOPING_KEYS):
+            if reports("iam-pass-role-scoped", document, s):
                 yield (f"{_where(s)} allows iam:PassRole on every role with no iam:PassedToService condition; "
                        f"allowed: named role ARNs or that condition")
     return judged(identity_documents(resource), finder)
@@ -514,25 +582,70 @@ def trust_policy_no_account_root(resource: Resource, config: Mapping[str, Any]) 
     return judged(trust_documents(resource), finder)
 
 
-def github_subject_problems(statement: Statement, allow_repository_wildcards: bool) -> list[str]:
-    """Why the statement's GitHub ``sub`` condition does not pin the trusted repositories (empty: it does)."""
-    subjects = [c for c in statement.conditions if c.key.lower() == GITHUB_SUBJECT_KEY]
-    if not any(c.restricts for c in subjects):
-        return [f"no positive condition on {GITHUB_SUBJECT_KEY}: any GitHub repository's workflow can assume it"]
+# GitHub's sub claim is "<claim>:<value>" pairs: by default repo:<owner>/<repository>:<context>, or the
+# claims a repository's or organisation's custom template lists (GitHub, "OpenID Connect reference":
+# "Customizing the subject claims"). Any repository can choose a template, so a value that names no
+# repository (environment:prod, *:ref:refs/heads/main) matches tokens of every repository on GitHub.
+_REPOSITORY_CLAIM = re.compile(r"(?:^|:)(repo|repository|job_workflow_ref):([^:]*)")
+_REPOSITORY_ID_CLAIM = re.compile(r"(?:^|:)repository_id:([^:]*)")
+_OWNER_CLAIM = re.compile(r"(?:^|:)(repository_owner|repository_owner_id):([^:]*)")
+_GITHUB_ISSUER = re.compile(rf"(?:^|oidc-provider/)({re.escape(GITHUB_OIDC_PROVIDER)}(?:/[^/:]+)?)$", re.IGNORECASE)
+
+
+def github_issuer(federated: str) -> str | None:
+    """The GitHub Actions issuer a federated principal names: token.actions.githubusercontent.com, or the
+    GitHub Enterprise Cloud form token.actions.githubusercontent.com/<enterprise>; None for any other."""
+    match = _GITHUB_ISSUER.search(federated)
+    return match.group(1).lower() if match else None
+
+
+def github_subject_breadth(value: str, wildcards: bool, allow_repository_wildcards: bool) -> str:
+    """Why a sub value matches tokens of more than the intended repositories ('' when it does not).
+
+    ``wildcards``: whether the condition's operator reads ``*`` and ``?`` as wildcards (StringLike)."""
+    def wild(text: str) -> bool:
+        return wildcards and any(c in text for c in "*?")
+
+    if value == KNOWN_AFTER_UPDATE:
+        return ""
+    for match in _REPOSITORY_CLAIM.finditer(value):
+        if wild(value[:match.start(2)]):
+            return "matches subjects of other repositories (a wildcard before the repository)"
+        owner, _, rest = match.group(2).partition("/")
+        repository = rest.split("/", 1)[0].split("@", 1)[0]
+        if not owner or wild(owner):
+            return "matches repositories of other owners"
+        if not repository or wild(repository):
+            return "" if allow_repository_wildcards else "matches every repository of an owner"
+        return ""
+    for match in _REPOSITORY_ID_CLAIM.finditer(value):
+        pinned = match.group(1).isdigit() and not wild(value[:match.start(1)])
+        return "" if pinned else "matches repositories other than one repository_id"
+    for match in _OWNER_CLAIM.finditer(value):
+        if allow_repository_wildcards and match.group(2) and not wild(value[:match.end(2)]):
+            return ""
+        return "matches every repository of an owner"
+    if ":" not in value and not wild(value):
+        return ""  # a literal without a claim (e.g. "*" under StringEquals) matches no token GitHub issues
+    return "names no repository (repo:, repository_id:), so it matches tokens of any repository"
+
+
+def github_subject_problems(statement: Statement, issuer: str, allow_repository_wildcards: bool) -> list[str]:
+    """Why the statement's ``<issuer>:sub`` conditions do not pin the trusted repositories (empty: they do).
+
+    Every condition on the key must hold: one whose every value pins a repository is enough."""
+    key = f"{issuer}:sub"
+    subjects = [c for c in statement.conditions if c.key.lower() == key and c.restricts]
+    if not subjects:
+        return [f"no positive condition on {key}: any GitHub repository's workflow can assume it"]
     problems = []
-    for value in (v for c in subjects for v in c.values):
-        owner, _, rest = value.removeprefix("repo:").partition("/")
-        repository = rest.split(":", 1)[0]
-        if is_wildcard_only(value) or (value.startswith("repo:") and (
-                any(ch in owner for ch in "*?") or (not allow_repository_wildcards and any(ch in repository
-                                                                                      for ch in "*?")))):
-            problems.append(f"{GITHUB_SUBJECT_KEY} = {value} matches repositories of other owners or "
-                            f"every repository of an owner")
+    for condition in subjects:
+        found = [(v, why) for v in condition.values
+                 if (why := github_subject_breadth(v, condition.has_wildcards, allow_repository_wildcards))]
+        if not found:
+            return []
+        problems += [f"{key} = {value} ({condition.operator}) {why}" for value, why in found]
     return problems
-
-
-def _is_github_oidc(federated: str) -> bool:
-    return federated == GITHUB_OIDC_PROVIDER or federated.endswith(f"oidc-provider/{GITHUB_OIDC_PROVIDER}")
 
 
 @resource_rule(
@@ -553,8 +666,9 @@ def _is_github_oidc(federated: str) -> bool:
 def github_oidc_trust_scoped(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     def finder(document: Document) -> Iterator[str]:
         for s in document.allow_statements:
-            if s.principal and any(_is_github_oidc(f) for f in s.principal.federated):
-                for problem in github_subject_problems(s, config["allowRepositoryWildcards"]):
+            issuers = sorted({i for f in (s.principal.federated if s.principal else ()) if (i := github_issuer(f))})
+            for issuer in issuers:
+                for problem in github_subject_problems(s, issuer, config["allowRepositoryWildcards"]):
                     yield f"{s.label}: {problem}; allowed: repo:<owner>/<repository>[:...]"
     return judged(trust_documents(resource), finder)
 
@@ -617,9 +731,11 @@ def resource_policy_not_public(resource: Resource, config: Mapping[str, Any]) ->
     return judged(resource_documents(resource), public_grants)
 
 
-def _names_a_source(value: Any) -> bool:
-    """A set source ARN/account/org narrows a permission; an unknown one is set, only its value is unknown."""
-    return is_unknown(value) or (isinstance(value, str) and value != "" and not is_wildcard_only(value))
+def names_a_source(value: Any) -> bool:
+    """A set source ARN/account/org narrows a permission; an unknown one is set, only its value is unknown. A
+    wildcard (``*``) or an ARN of every resource of its kind (``arn:aws:s3:::*``) narrows nothing."""
+    return is_unknown(value) or (isinstance(value, str) and value != "" and not is_wildcard_only(value)
+                                 and not is_unconstrained_resource(value))
 
 
 @resource_rule(
@@ -638,14 +754,15 @@ def lambda_permission_not_public(resource: Resource, config: Mapping[str, Any]) 
     principal = resource.get("principal")
     if resource.get("functionUrlAuthType") == "NONE":
         yield "functionUrlAuthType = NONE makes the function URL callable by anyone; allowed: AWS_IAM"
-    scoped = any(_names_a_source(resource.get(k)) for k in ("sourceArn", "sourceAccount", "principalOrgId"))
+    scoped = any(names_a_source(resource.get(k)) for k in ("sourceArn", "sourceAccount", "principalOrgId"))
     if scoped:
         return
     if is_unknown(principal):
         yield unverifiable("principal")
     elif principal == "*":
-        yield ("principal = * with no sourceArn, sourceAccount or principalOrgId lets anyone invoke the "
-               "function; allowed: a named principal, or one of those set")
+        yield ("principal = * with no sourceArn, sourceAccount or principalOrgId that names a source (a wildcard "
+               "ARN such as arn:aws:s3:::* names none) lets anyone invoke the function; allowed: a named "
+               "principal, or one of those set")
 
 
 @resource_rule(
@@ -654,7 +771,7 @@ def lambda_permission_not_public(resource: Resource, config: Mapping[str, Any]) 
                 "(sourceArn), so that another account's resource cannot invoke the function.",
     severity="critical",
     enforcement="mandatory",
-    controls=["checkov:CKV_AWS_364", "trivy:AVD-AWS-0067", "pulumi-crp:aws-lambda-permission-configure-source-arn",
+    controls=["trivy:AVD-AWS-0067", "pulumi-crp:aws-lambda-permission-configure-source-arn",
               "catalog:F2"],
     remediation="Set source_arn to the invoker, e.g. api.execution_arn.apply(lambda a: f'{a}/*/*') or "
                 "bucket.arn, and source_account for S3.",
@@ -666,7 +783,7 @@ def lambda_permission_not_public(resource: Resource, config: Mapping[str, Any]) 
 def lambda_permission_source_scoped(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     principal = resource.get("principal")
     keys = ("sourceArn", "sourceAccount") if config["acceptSourceAccount"] else ("sourceArn",)
-    if any(_names_a_source(resource.get(k)) for k in keys):
+    if any(names_a_source(resource.get(k)) for k in keys):
         return
     if is_unknown(principal):
         yield unverifiable("principal")
@@ -723,21 +840,38 @@ def role_no_policy_management_conflicts(stack: Stack, config: Mapping[str, Any])
 # ---------------------------------------------------------------------------------------------------
 
 
+def _attachments_by_role(stack: Stack) -> dict[str, list[Resource]]:
+    """Each RolePolicy, RolePolicyAttachment and PolicyAttachment under every role URN or name it targets:
+    one pass over the stack, so that finding a role's policies does not scan the stack again per role."""
+    index: dict[str, list[Resource]] = {}
+    for attachment in stack.of_type(ROLE_POLICY, ROLE_POLICY_ATTACHMENT, POLICY_ATTACHMENT):
+        keys = {*attachment.property_dependencies.get("role", ()), *attachment.property_dependencies.get("roles", ()),
+                *(r for r in _roles_targeted(attachment) if isinstance(r, str))}
+        for key in keys:
+            index.setdefault(key, []).append(attachment)
+    return index
+
+
+def _policies_by_key(stack: Stack) -> dict[str, Resource]:
+    return {key: p for p in stack.of_type(POLICY) for key in (p.urn, p.id, p.get("arn")) if isinstance(key, str)}
+
+
 def role_documents(stack: Stack, role: Resource) -> list[tuple[str, Any]]:
     """(where, document) of every identity policy in the stack that grants the role something: its inline
     policies, its RolePolicy resources, and the stack's managed policies attached to it."""
     names = {v for v in (role.id, role.get("name"), role.urn) if isinstance(v, str) and v}
-
-    def targets_role(attachment: Resource) -> bool:
-        depends = set(attachment.property_dependencies.get("role", ())) | \
-            set(attachment.property_dependencies.get("roles", ()))
-        return role.urn in depends or any(isinstance(r, str) and r in names for r in _roles_targeted(attachment))
+    by_role = stack.memo("attachments by role", lambda: _attachments_by_role(stack))
+    seen: dict[int, Resource] = {}
+    for name in names:
+        seen.update((id(a), a) for a in by_role.get(name, ()))
+    order = stack.memo("resource order", lambda: {id(r): i for i, r in enumerate(stack.resources)})
+    targeting = sorted(seen.values(), key=lambda a: order.get(id(a), 0))
 
     found = [(f"{role.name}.{path}", doc) for path, doc in identity_documents(role)]
-    found += [(f"{p.name}.policy", p.get("policy")) for p in stack.of_type(ROLE_POLICY) if targets_role(p)]
-    policies = {key: p for p in stack.of_type(POLICY) for key in (p.urn, p.id, p.get("arn")) if isinstance(key, str)}
-    for attachment in stack.of_type(ROLE_POLICY_ATTACHMENT, POLICY_ATTACHMENT):
-        if not targets_role(attachment):
+    found += [(f"{p.name}.policy", p.get("policy")) for p in targeting if p.type == ROLE_POLICY]
+    policies = stack.memo("policies by key", lambda: _policies_by_key(stack))
+    for attachment in targeting:
+        if attachment.type not in (ROLE_POLICY_ATTACHMENT, POLICY_ATTACHMENT):
             continue
         sources = [attachment.get("policyArn"), *attachment.property_dependencies.get("policyArn", ())]
         policy = next((policies[s] for s in sources if isinstance(s, str) and s in policies), None)

@@ -25,6 +25,7 @@ from functools import lru_cache
 from typing import Any
 
 from .base import is_unknown
+from .star_only_actions import FAMILIES, SINGLES
 
 # ---------------------------------------------------------------------------------------------------
 # The action table
@@ -131,49 +132,18 @@ WRITE_VERBS: tuple[str, ...] = (
 )
 
 STAR_ONLY_ACTIONS: tuple[str, ...] = (
-    # Actions that accept only "*" as their resource: a statement cannot scope them, so "*" on them is
-    # not over-broad (the Checkov false positives of checkov#5442, trivy#5090). The list holds those a
-    # workload role commonly needs, not every such action; dangerous ones (e.g. logs:PutResourcePolicy)
-    # are left out so that they stay visible.
-    "ec2:Describe*",
-    "autoscaling:Describe*",
-    "elasticloadbalancing:Describe*",
-    "application-autoscaling:Describe*",
-    "logs:DescribeLogGroups",
-    "logs:DescribeQueries",
-    "logs:DescribeDestinations",
-    "logs:DescribeExportTasks",
-    "logs:DescribeResourcePolicies",
-    "xray:PutTraceSegments",
-    "xray:PutTelemetryRecords",
-    "xray:GetSamplingRules",
-    "xray:GetSamplingTargets",
-    "xray:GetSamplingStatisticSummaries",
-    "ecr:GetAuthorizationToken",
-    "cloudwatch:PutMetricData",
-    "cloudwatch:GetMetricData",
-    "cloudwatch:GetMetricStatistics",
-    "cloudwatch:ListMetrics",
-    "ssmmessages:*",
-    "ec2messages:*",
-    "ssm:DescribeParameters",
-    "sts:GetCallerIdentity",
-    "sts:GetSessionToken",
-    "kms:ListKeys",
-    "kms:ListAliases",
-    "s3:ListAllMyBuckets",
-    "ecs:DescribeTaskDefinition",
-    "ecs:ListTaskDefinitions",
-    "ecs:ListClusters",
-    "lambda:ListFunctions",
-    "lambda:GetAccountSettings",
-    "secretsmanager:ListSecrets",
-    "secretsmanager:GetRandomPassword",
-    "tag:GetResources",
-    # Creating what has no ARN yet: the Service Authorization Reference lists no resource type for them.
-    "kms:CreateKey",
-    "acm:RequestCertificate",
+    # Actions that accept only "*" as their resource: a statement cannot scope them, so "*" on them is not
+    # over-broad (the Checkov false positives of checkov#5442, trivy#5090). Action by action, from the AWS
+    # Service Authorization Reference (star_only_actions.py names the data and how to rebuild it). Not every
+    # such action: those a workload role commonly needs; dangerous ones (e.g. logs:PutResourcePolicy) are
+    # left out so that they stay visible.
+    *(action for members in FAMILIES.values() for action, star in members.items() if star),
+    *SINGLES,
 )
+RESOURCE_LEVEL_IN_FAMILIES: tuple[str, ...] = tuple(
+    # The actions of those families that DO take a resource (ec2:DescribeInstanceAttribute reads every
+    # instance's user data on "*"): a pattern that matches one of them is not "*"-only.
+    action for members in FAMILIES.values() for action, star in members.items() if not star)
 
 ACTION_TABLE: dict[str, tuple[str, ...]] = {
     "privilege-escalation": tuple(sorted({a for path in PRIVILEGE_ESCALATION.values() for a in path})),
@@ -207,6 +177,8 @@ class Condition:
     operator: str
     key: str
     values: tuple[str, ...]
+    may_be_anything: bool = False
+    """A value was unknown during a preview and is read the worst way: it may match any request."""
 
     @property
     def is_positive(self) -> bool:
@@ -216,8 +188,19 @@ class Condition:
         return not ("not" in op or op.endswith("ifexists") or op == "null" or op.startswith("forallvalues:"))
 
     @property
+    def has_wildcards(self) -> bool:
+        """Whether ``*`` and ``?`` are wildcards in the values: in StringLike and the ARN operators (ArnEquals
+        and ArnLike both match them); under StringEquals they are literal characters."""
+        op = self.operator.lower().split(":")[-1]
+        return "like" in op or op.startswith("arn")
+
+    def is_wildcard(self, value: str) -> bool:
+        return self.has_wildcards and any(c in value for c in "*?")
+
+    @property
     def restricts(self) -> bool:
-        return self.is_positive and bool(self.values) and not any(is_wildcard_only(v) for v in self.values)
+        return (self.is_positive and bool(self.values) and not self.may_be_anything
+                and not (self.has_wildcards and any(is_wildcard_only(v) for v in self.values)))
 
 
 @dataclass(frozen=True)
@@ -371,9 +354,23 @@ def patterns_overlap(a: str, b: str) -> bool:
     return True
 
 
+_STAR_ONLY_LOWER = frozenset(a.lower() for a in STAR_ONLY_ACTIONS)
+
+
+@lru_cache(maxsize=4096)
 def is_star_only(pattern: str) -> bool:
-    """Whether every action ``pattern`` matches accepts only "*" as its resource."""
-    return any(pattern_matches(s, pattern) for s in STAR_ONLY_ACTIONS)
+    """Whether every action ``pattern`` matches accepts only "*" as its resource.
+
+    A concrete action: when the table lists it. A wildcard: only within a family the table lists
+    completely (``ec2:Describe*``, ...), when it matches none of the family's resource-level actions;
+    elsewhere the table cannot know every action the wildcard matches."""
+    if "*" not in pattern and "?" not in pattern:
+        return pattern.lower() in _STAR_ONLY_LOWER
+    for family, members in FAMILIES.items():
+        if pattern_matches(family, pattern):
+            matched = [star for action, star in members.items() if pattern_matches(pattern, action)]
+            return bool(matched) and all(matched)
+    return False
 
 
 def may_match_write(pattern: str) -> bool:
@@ -544,29 +541,26 @@ def _principal(value: Any, field: str, index: int, worst: bool) -> Principal:
 
 
 def _conditions(value: Any, index: int, worst: bool) -> tuple[Condition, ...]:
+    """The conditions; an unknown value narrows nothing in the worst case and is a specific value in the best
+    case, and an unknown operator or key is, in the best case, every scoping key set to a specific value."""
     if value is None:
         return ()
-    if _contains_unknown(value) and not worst:
-        value = _BEST_CASE_CONDITION
+    best_case = () if worst else _conditions(_BEST_CASE_CONDITION, index, worst=True)
+    if is_unknown(value):
+        return best_case
     if not isinstance(value, Mapping):
-        if is_unknown(value):
-            return ()
         raise _Invalid(f"Statement[{index}].Condition is not an object")
-    conditions = []
+    conditions: list[Condition] = []
     for operator, block in value.items():
-        if not isinstance(block, Mapping):
-            continue  # an unknown operator block: in the worst case it narrows nothing
+        if is_unknown(operator) or not isinstance(block, Mapping):
+            conditions += best_case  # an unknown operator block: in the worst case it narrows nothing
+            continue
         for key, values in block.items():
+            if is_unknown(key):
+                conditions += best_case
+                continue
             listed = values if isinstance(values, list) else [values]
-            # A value unknown in the worst case may be "*", which narrows nothing.
-            texts = tuple("*" if is_unknown(v) else str(v) for v in listed)
-            conditions.append(Condition(str(operator), str(key), texts))
-    return tuple(conditions)
-
-
-def _contains_unknown(value: Any) -> bool:
-    if isinstance(value, Mapping):
-        return any(_contains_unknown(v) or is_unknown(k) for k, v in value.items())
-    if isinstance(value, list):
-        return any(_contains_unknown(v) for v in value)
-    return is_unknown(value)
+            unknown = any(is_unknown(v) for v in listed)
+            texts = tuple(KNOWN_AFTER_UPDATE if is_unknown(v) else str(v) for v in listed)
+            conditions.append(Condition(str(operator), str(key), texts, may_be_anything=unknown and worst))
+    return tuple(dict.fromkeys(conditions))

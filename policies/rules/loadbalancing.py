@@ -326,34 +326,53 @@ def named_subnets(resource: Resource) -> list[Any]:
     return as_list(resource.get("vpcZoneIdentifiers"))
 
 
-def spanned_zones(stack: Stack, resource: Resource) -> tuple[set[str], bool]:
-    """The availability zones of the subnets a load balancer or Auto Scaling group names, and whether some
-    named subnet's zone is not known offline (a subnet of another stack, or an unknown zone)."""
+UNKNOWN_LIST = 1_000
+"""How many subnets or zones a list that is unknown as a whole may hold: more than any minimum."""
+
+
+def spanned_zones(stack: Stack, resource: Resource) -> tuple[set[str], int]:
+    """The availability zones of the subnets a load balancer or Auto Scaling group names, and how many of the
+    named subnets have a zone not known offline (a subnet of another stack, or an unknown zone). A subnet
+    lies in one zone, so the subnets span at most the known zones plus that many."""
     keys = ("subnets", "subnetMappings") if resource.type in LOAD_BALANCERS else ("vpcZoneIdentifiers",)
     subnets = {s.urn: s for key in keys for s in referenced(stack, resource, key, SUBNET)}
-    mapped = {m for m in named_subnets(resource) if isinstance(m, str) and not is_unknown(m)}
+    names = [n for n in named_subnets(resource) if n is not None]
+    mapped = {m for m in names if isinstance(m, str) and not is_unknown(m)}
     subnets.update({s.urn: s for s in stack.of_type(SUBNET) if isinstance(s.id, str) and s.id in mapped})
-    # Fewer matches than names: some subnet belongs to another stack, so its zone is not known here.
-    undecided = len(subnets) < len([n for n in named_subnets(resource) if n is not None])
+    # Each distinct id is one subnet; each unknown id may be another one.
+    distinct = len({n for n in names if isinstance(n, str) and not is_unknown(n)}) + sum(map(is_unknown, names))
+    undecided = max(0, distinct - len(subnets))
+    if any(is_unknown(resource.get(key)) for key in keys):
+        undecided += UNKNOWN_LIST  # the whole list is unknown during a preview: any number of subnets
     zones = set()
     for subnet in subnets.values():
         zone = subnet.get("availabilityZone") or subnet.get("availabilityZoneId")
         if isinstance(zone, str) and zone and not is_unknown(zone):
             zones.add(zone)
         else:
-            undecided = True
+            undecided += 1
     return zones, undecided
+
+
+def zone_verdict(zones: set[str], undecided: int, minimum: int, what: str, named: str) -> Iterator[str]:
+    """Nothing when the zones reach ``minimum``; "cannot be verified" when the undecided subnets could reach
+    it; otherwise the violation (one subnet is one zone, wherever it comes from)."""
+    if len(zones) >= minimum:
+        return
+    if len(zones) + undecided >= minimum:
+        yield unverifiable(f"the availability zones of the {what}'s subnets")
+    elif undecided:
+        listed = f" ({', '.join(sorted(zones))} and {undecided} more)" if zones else ""
+        yield (f"{named} name {len(zones) + undecided} subnet(s) or zone(s){listed}, so they span at most "
+               f"{len(zones) + undecided} availability zone(s); allowed: at least {minimum}")
+    else:
+        listed = ", ".join(sorted(zones)) or "none"
+        yield f"{named} span {len(zones)} availability zone(s) ({listed}); allowed: at least {minimum}"
 
 
 def zone_findings(stack: Stack, resource: Resource, minimum: int, what: str) -> Iterator[str]:
     zones, undecided = spanned_zones(stack, resource)
-    if len(zones) >= minimum:
-        return
-    if undecided:
-        yield unverifiable(f"the availability zones of the {what}'s subnets")
-    else:
-        listed = ", ".join(sorted(zones)) or "none"
-        yield f"its subnets span {len(zones)} availability zone(s) ({listed}); allowed: at least {minimum}"
+    yield from zone_verdict(zones, undecided, minimum, what, "its subnets")
 
 
 MINIMUM_ZONES = {"minimumZones": {"type": "integer", "minimum": 1, "maximum": 6, "default": 2,

@@ -148,11 +148,28 @@ def is_world(cidr: str) -> bool:
         return False
 
 
+def world_owner(ingress: Permission) -> str | None:
+    """One defect, one finding: the policy that reports an ingress from the whole internet when several would.
+    The most precise name wins: all ports, then SSH, then RDP; no-world-high-risk-ports and
+    world-ingress-authorized-ports-only stay quiet on such an ingress. None when none of these applies."""
+    if not ingress.is_world:
+        return None
+    if ingress.all_ports:
+        return "no-world-all-ports-ingress"
+    for port, service in ((22, "no-world-ssh"), (3389, "no-world-rdp")):
+        if ingress.covers_tcp_port(port):
+            return service
+    return None
+
+
 def _world_port_findings(resource: Resource, port: int, service: str) -> Iterator[str]:
+    policy = {22: "no-world-ssh", 3389: "no-world-rdp"}[port]
     for ingress in ingress_of(resource):
         if not ingress.covers_tcp_port(port):
             continue
         if ingress.is_world:
+            if world_owner(ingress) != policy:
+                continue
             yield (f"{ingress.path} = {ingress.cidr} admits {service} (tcp {port}) from the whole internet "
                    f"through a rule for {ingress.describe()}; allowed: specific source CIDRs or security groups")
         elif ingress.unknown_cidr:
@@ -394,7 +411,7 @@ def _is_authorized(permission: Permission, tcp_ports: set[int], udp_ports: set[i
 def world_ingress_authorized_ports(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
     tcp_ports, udp_ports = port_set(config.get("authorizedTcpPorts")), port_set(config.get("authorizedUdpPorts"))
     for ingress in ingress_of(resource):
-        if _is_authorized(ingress, tcp_ports, udp_ports):
+        if _is_authorized(ingress, tcp_ports, udp_ports) or world_owner(ingress):
             continue
         if ingress.is_world:
             yield (f"{ingress.path} = {ingress.cidr} admits {ingress.describe()} from the whole internet; "
@@ -416,7 +433,7 @@ HIGH_RISK_PORTS = [20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3306, 338
                 "Elasticsearch, ...).",
     severity="high",
     enforcement="mandatory",
-    controls=["fsbp:EC2.19", "checkov:CKV_AWS_24", "checkov:CKV_AWS_25", "catalog:N5"],
+    controls=["fsbp:EC2.19", "catalog:N5"],
     remediation="Admit these ports only from the security group of the client that needs them, e.g. "
                 "aws.vpc.SecurityGroupIngressRule(referenced_security_group_id=app_sg.id, ip_protocol='tcp', "
                 "from_port=5432, to_port=5432, ...).",
@@ -428,7 +445,7 @@ def no_world_high_risk_ports(resource: Resource, config: Mapping[str, Any]) -> I
     risky = sorted(port_set(config.get("highRiskPorts")))
     for ingress in ingress_of(resource):
         exposed = [port for port in risky if ingress.covers_port(port, TCP + UDP)]
-        if not exposed:
+        if not exposed or world_owner(ingress):
             continue
         if ingress.is_world:
             yield (f"{ingress.path} = {ingress.cidr} admits high-risk port(s) {exposed} from the whole internet "

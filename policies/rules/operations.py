@@ -29,7 +29,8 @@ COMPOSITE_ALARM = "aws:cloudwatch/compositeAlarm:CompositeAlarm"
     types=[SSM_DOCUMENT],
 )
 def ssm_document_not_public(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
-    accounts = (resource.get("permissions") or {}).get("accountIds")
+    permissions = resource.get("permissions")
+    accounts = permissions.get("accountIds") if isinstance(permissions, Mapping) else None
     if is_unknown(accounts):
         yield unverifiable("permissions.accountIds")
     elif isinstance(accounts, str) and "all" in (a.strip().lower() for a in accounts.split(",")):

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from .base import Resource, Stack, as_list, is_unknown, stack_rule, unverifiable
+from .iam import names_a_source
 from .network import INGRESS_RULE, SECURITY_GROUP, SECURITY_GROUP_RULE, ingress_of
 
 AUTOSCALING_GROUP = "aws:autoscaling/group:Group"
@@ -122,7 +123,7 @@ def _api_of_source_arn(source_arn: str, apis: list[Resource]) -> Resource | None
                 "so that no other API in the account (or another account) can invoke the function.",
     severity="high",
     enforcement="mandatory",
-    controls=["checkov:CKV_AWS_364", "catalog:F2"],
+    controls=["catalog:F2"],
     remediation="Set source_arn=api.execution_arn.apply(lambda arn: f'{arn}/*/*') on the aws.lambda_.Permission.",
 )
 def lambda_permission_scoped_to_stack_api(stack: Stack,
@@ -137,9 +138,8 @@ def lambda_permission_scoped_to_stack_api(stack: Stack,
         if is_unknown(source_arn):
             if not by_urn & set(permission.property_dependencies.get("sourceArn", ())):
                 yield permission, unverifiable("sourceArn")
-        elif not isinstance(source_arn, str) or not source_arn:
-            yield permission, "sourceArn is not set: any API Gateway API may invoke the function; allowed: the " \
-                              "execution ARN of an API in this stack"
+        elif not names_a_source(source_arn):
+            continue  # not set, or a wildcard: lambda-permission-source-scoped reports it, once
         elif _api_of_source_arn(source_arn, apis) is None:
             yield permission, (f"sourceArn = {source_arn} names no API of this stack; allowed: the execution ARN "
                                f"of one of {sorted(api.name for api in apis) or 'none (the stack has no API)'}")

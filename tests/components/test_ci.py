@@ -14,6 +14,7 @@ from components.ci import (
 )
 from policies.rules.base import Resource
 from policies.rules.iam import github_oidc_trust_scoped
+from policies.rules.iam_documents import is_star_only
 from preflight.analyzer import run_pack
 from preflight.stackfiles import read_stack_files
 from tests.conftest import ROOT, record_stack
@@ -53,6 +54,16 @@ def test_the_packs_github_oidc_policy_passes_the_trust():
     trust = json.dumps(github_trust_policy(PROVIDER_ARN, "example-org/aws-compute", "prod"))
     role = Resource(ROLE, {"assumeRolePolicy": trust}, "ci-deploy")
     assert list(github_oidc_trust_scoped(role, {"allowRepositoryWildcards": False})) == []
+
+
+def test_everything_granted_on_every_resource_accepts_only_star():
+    on_star = [a for s in statements() if s["Resource"] == "*" and "Condition" not in s for a in as_list(s["Action"])]
+    assert on_star and [a for a in on_star if not is_star_only(a)] == []
+
+
+def test_ec2_attribute_reads_are_granted_only_on_the_stacks_account_and_regions():
+    [statement] = [s for s in statements() if "ec2:DescribeInstanceAttribute" in as_list(s["Action"])]
+    assert all(":123456789012:" in r or "::image/" in r or "::snapshot/" in r for r in as_list(statement["Resource"]))
 
 
 def test_each_deploy_document_fits_the_managed_policy_quota():

@@ -126,6 +126,27 @@ def test_a_subnet_of_another_stack_makes_the_zones_unverifiable():
     assert "cannot be verified during preview" in message
 
 
+def test_a_group_listing_one_subnet_of_another_stack_is_refused_as_one_subnet_is_one_zone():
+    [(_, message)] = check_stack("asg-multi-az", group(vpcZoneIdentifiers=["subnet-elsewhere"]))
+    assert message == ("vpcZoneIdentifiers name 1 subnet(s) or zone(s), so they span at most 1 availability "
+                       "zone(s); allowed: at least 2")
+
+
+def test_a_group_listing_the_same_outside_subnet_twice_spans_one_zone():
+    [(_, message)] = check_stack("asg-multi-az", group(vpcZoneIdentifiers=["subnet-x", "subnet-x"]))
+    assert "span at most 1" in message
+
+
+def test_a_group_with_one_unknown_subnet_id_is_refused():
+    [(_, message)] = check_stack("asg-multi-az", group(vpcZoneIdentifiers=[UNKNOWN]))
+    assert "span at most 1" in message
+
+
+def test_a_group_whose_whole_subnet_list_is_unknown_cannot_be_verified():
+    [(_, message)] = check_stack("asg-multi-az", group(vpcZoneIdentifiers=UNKNOWN))
+    assert "cannot be verified during preview" in message
+
+
 def test_a_group_with_two_explicit_availability_zones_passes():
     props = good_group(availabilityZones=["us-east-1a", "us-east-1b"])
     del props["vpcZoneIdentifiers"]

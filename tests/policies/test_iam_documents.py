@@ -282,7 +282,7 @@ def test_benign_token_actions_are_not_credentials_exposure():
 
 def test_star_only_covers_patterns_it_subsumes_and_nothing_broader():
     assert is_star_only("ec2:DescribeInstances")
-    assert is_star_only("ec2:Describe*")
+    assert is_star_only("autoscaling:Describe*")
     assert is_star_only("logs:DescribeLogGroups")
     assert is_star_only("xray:PutTraceSegments")
     assert is_star_only("ssmmessages:CreateControlChannel")
@@ -325,3 +325,50 @@ def test_reading_any_value_never_raises(value):
 @given(json_values)
 def test_reading_any_json_text_never_raises(value):
     assert read_document(json.dumps(value)).status in ("absent", "unknown", "invalid", "parsed")
+
+
+# The Service Authorization Reference lists 17 EC2 Describe actions that take a resource type.
+EC2_DESCRIBES_WITH_RESOURCES = (
+    "DescribeCapacityBlockExtensionOfferings", "DescribeClientVpnAuthorizationRules", "DescribeClientVpnConnections",
+    "DescribeClientVpnRoutes", "DescribeClientVpnTargetNetworks", "DescribeFleetHistory", "DescribeFleetInstances",
+    "DescribeFpgaImageAttribute", "DescribeImageAttribute", "DescribeInstanceAttribute",
+    "DescribeSecurityGroupReferences", "DescribeSnapshotAttribute", "DescribeSpotFleetInstances",
+    "DescribeSpotFleetRequestHistory", "DescribeVolumeAttribute", "DescribeVpcAttribute",
+    "DescribeVpcEndpointServicePermissions",
+)
+
+
+def test_ec2_describe_as_a_whole_is_not_star_only():
+    assert not is_star_only("ec2:Describe*")
+
+
+def test_each_ec2_describe_that_takes_a_resource_is_not_star_only():
+    for name in EC2_DESCRIBES_WITH_RESOURCES:
+        assert not is_star_only(f"ec2:{name}"), name
+        assert f"ec2:{name}" not in STAR_ONLY_ACTIONS
+
+
+def test_a_wildcard_that_reaches_a_resource_level_describe_is_not_star_only():
+    assert not is_star_only("ec2:DescribeInstance*")
+    assert not is_star_only("ec2:DescribeVpc*")
+
+
+def test_a_wildcard_within_the_star_only_describes_is_star_only():
+    assert is_star_only("ec2:DescribeVpcs")
+    assert is_star_only("ec2:DescribeSecurityGroups")
+    assert is_star_only("ec2:DescribeInstanceStatus")
+
+
+def test_star_only_matching_ignores_case():
+    assert is_star_only("EC2:describeinstances")
+
+
+def test_a_wildcard_outside_the_completely_listed_families_is_not_star_only():
+    # Every xray action the table lists accepts only "*", but the table does not list every xray action.
+    assert not is_star_only("xray:Put*")
+    assert not is_star_only("logs:Describe*")
+
+
+def test_describe_instance_attribute_on_every_resource_is_unconstrained():
+    document = parsed(doc({"Effect": "Allow", "Action": "ec2:Describe*", "Resource": "*"}))
+    assert document.statements[0].broad_action_patterns() == ("ec2:Describe*",)

@@ -136,7 +136,7 @@ def test_allow_with_not_action_on_every_resource_counts_as_full_admin():
     almost_everything = {"Effect": "Allow", "NotAction": ["iam:*", "organizations:*"], "Resource": "*"}
     message = check("iam-no-full-admin", policy(almost_everything))[0]
     assert "NotAction [iam:*, organizations:*]" in message
-    assert check("iam-no-wildcard-action", policy(almost_everything))
+    assert not check("iam-no-wildcard-action", policy(almost_everything))  # one finding: iam-no-full-admin's
 
 
 def test_a_deny_statement_never_makes_a_document_worse():
@@ -158,8 +158,10 @@ def test_service_wildcards_are_reported_but_star_only_services_are_not():
 
 
 def test_iam_wildcard_is_refused_in_any_of_its_spellings():
-    for action in ("iam:*", "IAM:*", "*", "i*"):
+    for action in ("iam:*", "IAM:*", "i*"):
         assert check("iam-no-iam-wildcard", policy(allow(action, "arn:aws:iam::123456789012:role/x"))), action
+    # "*" is every action: iam-no-wildcard-action reports it, once.
+    assert not check("iam-no-iam-wildcard", policy(allow("*", "arn:aws:iam::123456789012:role/x")))
     assert not check("iam-no-iam-wildcard", policy(allow("iam:Get*")))
     assert not check("iam-no-iam-wildcard", policy({"Effect": "Allow", "NotAction": "iam:*", "Resource": "*"}))
 
@@ -167,12 +169,42 @@ def test_iam_wildcard_is_refused_in_any_of_its_spellings():
 # --- I5-I11, I18: what is allowed on every resource -------------------------------------------------
 
 def test_restrictable_actions_on_every_resource_are_refused():
-    message = check("iam-no-unconstrained-resource", policy(allow(["s3:GetObject", "ec2:DescribeInstances"])))[0]
-    assert "s3:GetObject" in message and "ec2:DescribeInstances" not in message.split("allows")[1]
+    message = check("iam-no-unconstrained-resource", policy(allow(["sqs:ReceiveMessage", "ec2:DescribeInstances"])))[0]
+    assert "sqs:ReceiveMessage" in message and "ec2:DescribeInstances" not in message.split("allows")[1]
+
+
+def test_one_statement_of_a_service_wildcard_on_every_resource_gives_one_mandatory_finding():
+    findings = [(name, m) for name in IDENTITY_RULES for m in check(name, policy(allow("s3:*")))
+                if rule_named(name).enforcement == "mandatory"]
+    [(name, message)] = findings
+    assert name == "iam-no-unconstrained-permissions-management"
+    assert "one finding for: iam-no-data-exfiltration, iam-no-unconstrained-write, iam-no-unconstrained-resource" \
+        in message
+
+
+def test_one_statement_of_every_action_on_every_resource_gives_one_finding():
+    findings = [name for name in IDENTITY_RULES if check(name, policy(allow("*")))]
+    assert findings == ["iam-no-full-admin"]
+
+
+def test_a_deny_does_not_move_a_statement_to_a_narrower_policy():
+    both = policy(allow("s3:*"), deny("s3:PutBucketPolicy", "*"))
+    assert not check("iam-no-unconstrained-write", both)
+
+
+def test_ec2_describe_on_every_resource_is_unconstrained_since_some_describes_take_a_resource():
+    [message] = check("iam-no-unconstrained-resource", policy(allow(["ec2:Describe*"])))
+    assert "ec2:Describe*" in message
+
+
+def test_ec2_describe_instance_attribute_on_every_resource_is_unconstrained():
+    [message] = check("iam-no-unconstrained-resource", policy(allow(["ec2:DescribeInstanceAttribute"])))
+    assert "ec2:DescribeInstanceAttribute" in message
 
 
 def test_actions_that_accept_only_star_pass_on_star():
-    star_only = policy(allow(["logs:DescribeLogGroups", "ec2:Describe*", "xray:PutTraceSegments",
+    star_only = policy(allow(["logs:DescribeLogGroups", "ec2:DescribeInstances", "autoscaling:Describe*",
+                              "xray:PutTraceSegments",
                               "xray:PutTelemetryRecords", "ecr:GetAuthorizationToken", "cloudwatch:PutMetricData"]))
     for name in IDENTITY_RULES:
         assert check(name, star_only) == [], name
@@ -239,7 +271,7 @@ def test_permissions_management_on_every_resource_is_refused_and_on_one_role_pas
 
 
 def test_write_actions_on_every_resource_are_refused_and_reads_pass():
-    message = check("iam-no-unconstrained-write", policy(allow(["s3:PutObject", "s3:GetObject"])))[0]
+    message = check("iam-no-unconstrained-write", policy(allow(["s3:PutObject", "s3:ListBucket"])))[0]
     assert "writes s3:PutObject" in message
     assert not check("iam-no-unconstrained-write", policy(allow(["s3:GetObject", "ec2:Describe*"])))
     assert not check("iam-no-unconstrained-write", policy(allow("s3:PutObject", "arn:aws:s3:::bucket/*")))
@@ -247,7 +279,7 @@ def test_write_actions_on_every_resource_are_refused_and_reads_pass():
 
 def test_kms_decrypt_on_every_key_is_refused_and_on_the_stack_key_passes():
     assert check("iam-no-kms-decrypt-on-all-keys", policy(allow("kms:Decrypt")))
-    assert check("iam-no-kms-decrypt-on-all-keys", policy(allow("kms:*")))
+    assert check("iam-no-kms-decrypt-on-all-keys", policy(allow(["kms:Decrypt*", "kms:Encrypt"])))
     assert check("iam-no-kms-decrypt-on-all-keys", policy(allow("kms:ReEncrypt*"), type_=ROLE_POLICY))
     key = f"arn:aws:kms:us-east-1:{ACCOUNT}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     assert not check("iam-no-kms-decrypt-on-all-keys", policy(allow("kms:Decrypt", key)))
@@ -431,6 +463,24 @@ def test_a_lambda_permission_for_everyone_in_one_account_or_org_passes():
     assert not check("lambda-permission-not-public", permission(principal=ACCOUNT))
 
 
+def test_a_lambda_permission_for_everyone_from_a_wildcard_source_arn_is_refused():
+    for source in ("arn:aws:s3:::*", "arn:aws:execute-api:*:*:*", "*"):
+        [message] = check("lambda-permission-not-public", permission(principal="*", sourceArn=source))
+        assert "a wildcard ARN such as arn:aws:s3:::* names none" in message, source
+
+
+def test_a_service_permission_from_a_wildcard_source_arn_is_refused():
+    wildcard = permission(principal="s3.amazonaws.com", sourceArn="arn:aws:s3:::*")
+    assert check("lambda-permission-source-scoped", wildcard)
+
+
+def test_a_missing_source_arn_of_an_api_gateway_permission_is_reported_by_one_policy(pack):
+    perm = as_recorded(LAMBDA_PERMISSION, {"principal": "apigateway.amazonaws.com", "action": "lambda:InvokeFunction",
+                                           "function": "fn"}, name="perm")
+    findings = [f.policy for f in pack.analyze([perm]) if f.urn.endswith("::perm")]
+    assert findings == ["lambda-permission-source-scoped"]
+
+
 def test_an_unknown_lambda_principal_without_a_source_cannot_be_verified():
     assert "cannot be verified" in check("lambda-permission-not-public", permission(principal=UNKNOWN))[0]
 
@@ -561,7 +611,7 @@ ONE_BAD_STATEMENT = {
     "iam-no-wildcard-action": allow("*", "arn:aws:s3:::bucket"),
     "iam-no-service-wildcard-action": allow("s3:*", "arn:aws:s3:::bucket"),
     "iam-no-iam-wildcard": allow("iam:*", f"arn:aws:iam::{ACCOUNT}:role/app"),
-    "iam-no-unconstrained-resource": allow("dynamodb:Query"),
+    "iam-no-unconstrained-resource": allow("sqs:ReceiveMessage"),
     "iam-no-privilege-escalation": allow("iam:CreatePolicyVersion", f"arn:aws:iam::{ACCOUNT}:policy/app"),
     "iam-no-credentials-exposure": allow("iam:CreateAccessKey"),
     "iam-no-data-exfiltration": allow("s3:GetObject"),
@@ -578,3 +628,73 @@ def test_each_identity_policy_judges_every_kind_of_identity_document(name, type_
     document = doc(ONE_BAD_STATEMENT[name])
     props = {"inlinePolicies": [{"name": "p", "policy": document}]} if type_ == ROLE else {"policy": document}
     assert check(name, Resource(type_, props)), (name, type_)
+
+
+# --- I16: every form of GitHub's sub claim, and the Enterprise issuer --------------------------------
+
+ENTERPRISE = f"arn:aws:iam::{ACCOUNT}:oidc-provider/token.actions.githubusercontent.com/octo-enterprise"
+ENTERPRISE_SUBJECT = "token.actions.githubusercontent.com/octo-enterprise:sub"
+
+
+def github_enterprise(**condition: Any) -> Resource:
+    statement = {"Effect": "Allow", "Principal": {"Federated": ENTERPRISE}, "Action": "sts:AssumeRoleWithWebIdentity"}
+    if condition:
+        statement["Condition"] = condition
+    return trust(statement)
+
+
+def test_a_subject_of_the_main_branch_of_every_repository_is_refused():
+    [message] = check("iam-github-oidc-trust-scoped", github(StringLike={SUBJECT: "*:ref:refs/heads/main"}))
+    assert "*:ref:refs/heads/main" in message
+
+
+def test_a_subject_of_any_repositorys_prod_environment_is_refused():
+    for operator in ("StringEquals", "StringLike"):
+        [message] = check("iam-github-oidc-trust-scoped", github(**{operator: {SUBJECT: "environment:prod"}}))
+        assert "names no repository" in message, operator
+
+
+def test_a_custom_subject_naming_a_repository_passes():
+    for subject in ("repository:my-org/app:environment:prod", "repository_owner_id:72338:repository_id:512345:"
+                    "environment:prod", "job_workflow_ref:my-org/app/.github/workflows/deploy.yml@refs/heads/main",
+                    "repository_id:512345"):
+        assert not check("iam-github-oidc-trust-scoped", github(StringEquals={SUBJECT: subject})), subject
+
+
+def test_a_custom_subject_naming_only_the_owner_is_refused_unless_repository_wildcards_are_allowed():
+    owner_only = github(StringEquals={SUBJECT: "repository_owner:my-org:environment:prod"})
+    assert check("iam-github-oidc-trust-scoped", owner_only)
+    assert not check("iam-github-oidc-trust-scoped", owner_only, {"allowRepositoryWildcards": True})
+
+
+def test_a_wildcard_before_the_repository_claim_is_refused():
+    assert check("iam-github-oidc-trust-scoped", github(StringLike={SUBJECT: "*repo:my-org/app:*"}))
+
+
+def test_a_star_under_string_equals_is_literal_and_matches_no_token():
+    assert not check("iam-github-oidc-trust-scoped", github(StringEquals={SUBJECT: "*"}))
+    assert not check("iam-github-oidc-trust-scoped", github(StringEquals={SUBJECT: "repo:*/app:*"}))
+
+
+def test_a_star_under_string_like_is_a_wildcard():
+    assert check("iam-github-oidc-trust-scoped", github(StringLike={SUBJECT: "*"}))
+
+
+def test_an_enterprise_issuer_trust_with_no_condition_is_refused():
+    [message] = check("iam-github-oidc-trust-scoped", github_enterprise())
+    assert ENTERPRISE_SUBJECT in message
+
+
+def test_an_enterprise_issuer_trust_pinned_on_its_own_subject_key_passes():
+    pinned = github_enterprise(StringEquals={ENTERPRISE_SUBJECT: "repo:my-org/app:environment:prod"})
+    assert not check("iam-github-oidc-trust-scoped", pinned)
+
+
+def test_an_enterprise_issuer_trust_is_not_pinned_by_the_public_issuers_subject_key():
+    other_key = github_enterprise(StringEquals={SUBJECT: "repo:my-org/app:environment:prod"})
+    assert check("iam-github-oidc-trust-scoped", other_key)
+
+
+def test_one_pinned_subject_condition_is_enough_as_every_condition_must_hold():
+    both = github(StringLike={SUBJECT: "repo:my-org/*"}, StringEquals={SUBJECT: "repo:my-org/app:environment:prod"})
+    assert not check("iam-github-oidc-trust-scoped", both)

@@ -221,6 +221,17 @@ def test_a_balancer_in_one_zone_is_refused():
         ("web", "its subnets span 1 availability zone(s) (us-east-1a); allowed: at least 2")]
 
 
+def test_a_balancer_listing_one_subnet_of_another_stack_is_refused_as_one_subnet_is_one_zone():
+    [(_, message)] = check_stack("lb-multi-az", balancer(subnets=["subnet-elsewhere"]))
+    assert "its subnets name 1 subnet(s) or zone(s), so they span at most 1 availability zone(s)" in message
+
+
+def test_a_balancer_with_one_known_zone_and_one_outside_subnet_cannot_be_verified():
+    stack = (balancer(subnets=["subnet-a", "subnet-elsewhere"]), subnet("subnet-a", "us-east-1a"))
+    [(_, message)] = check_stack("lb-multi-az", *stack)
+    assert "cannot be verified during preview" in message
+
+
 def test_subnet_mappings_count_towards_zones():
     props = {"subnets": None, "subnetMappings": [{"subnetId": "subnet-a"}, {"subnetId": "subnet-b"}]}
     stack = (balancer(**props), subnet("subnet-a", "us-east-1a"), subnet("subnet-b", "us-east-1b"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from policies.rules import Resource, Stack, rule_named
+from policies.rules import RULES, Resource, Stack, rule_named
 from policies.rules.base import UNKNOWN_SENTINELS
 
 from .pack_client import as_recorded
@@ -98,8 +98,16 @@ def test_rdp_from_a_narrow_range_is_allowed():
 
 def test_protocol_minus_one_without_ports_opens_every_port_on_a_standalone_rule():
     rule = resource(INGRESS_RULE, ipProtocol="-1", cidrIpv4="0.0.0.0/0", securityGroupId="sg-1")
-    assert len(check("no-world-ssh", rule)) == 1
+    # One defect, one finding: all ports, not also SSH, high-risk ports and unauthorized ports.
     assert len(check("no-world-all-ports-ingress", rule)) == 1
+    for quiet in ("no-world-ssh", "no-world-rdp", "no-world-high-risk-ports", "world-ingress-authorized-ports-only"):
+        assert check(quiet, rule) == [], quiet
+
+
+def test_ssh_open_to_the_world_gives_one_mandatory_finding():
+    sg = group(ingress=[permission(from_port=22, cidrs=["0.0.0.0/0"])])
+    found = [r.name for r in RULES if r.kind == "resource" and r.enforcement == "mandatory" and r.evaluate(sg)]
+    assert found == ["no-world-ssh"]
 
 
 def test_all_ports_from_a_private_range_is_allowed():
@@ -151,9 +159,9 @@ def test_postgres_open_to_the_world_is_a_high_risk_port():
 
 
 def test_a_wide_range_reports_every_high_risk_port_it_covers_in_one_message():
-    messages = check("no-world-high-risk-ports", group(ingress=[permission(from_port=20, to_port=25,
+    messages = check("no-world-high-risk-ports", group(ingress=[permission(from_port=1433, to_port=3306,
                                                                            cidrs=["0.0.0.0/0"])]))
-    assert len(messages) == 1 and "[20, 21, 22, 23, 25]" in messages[0]
+    assert len(messages) == 1 and "[1433, 1434, 3306]" in messages[0]
 
 
 def test_https_from_the_world_is_not_a_high_risk_port():
@@ -452,8 +460,8 @@ def test_the_pack_reports_network_findings_over_grpc(pack):
                       name="acl")
     findings = pack.analyze([open_group, acl])
     by_policy = {(f.policy, f.urn.rsplit("::", 1)[-1]) for f in findings}
-    assert {("no-world-ssh", "open"), ("world-ingress-authorized-ports-only", "open"),
-            ("no-world-high-risk-ports", "open"), ("security-group-attached", "open"),
+    assert {("no-world-ssh", "open"), ("security-group-attached", "open"),
             ("nacl-no-world-all-ports-ingress", "acl"), ("nacl-no-world-admin-ports", "acl"),
             ("nacl-associated", "acl")} <= by_policy
     assert not any(policy == "no-world-http-except-load-balancers" for policy, _ in by_policy)
+    assert not {("world-ingress-authorized-ports-only", "open"), ("no-world-high-risk-ports", "open")} & by_policy

@@ -44,6 +44,10 @@ def test_a_private_document_or_one_shared_with_named_accounts_passes():
                  resource(DOCUMENT, permissions={"type": "Share", "accountIds": "123456789012,210987654321"})) == []
 
 
+def test_permissions_that_are_not_an_object_share_nothing_and_raise_nothing():
+    assert check("ssm-document-not-public", resource(DOCUMENT, permissions="null")) == []
+
+
 def test_unknown_sharing_cannot_be_verified():
     [message] = check("ssm-document-not-public", resource(DOCUMENT, permissions={"accountIds": UNKNOWN_STRING}))
     assert "cannot be verified during preview" in message
