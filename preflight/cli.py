@@ -7,9 +7,13 @@ Exit codes: 0 no mandatory violation, 1 a mandatory violation, 2 a config, progr
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import NamedTuple
 
@@ -172,7 +176,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.monotonic()
     try:
         wanted = reports_wanted(args)
-        result = run(args)
+        with fewer_collections():
+            result = run(args)
         result.seconds = time.monotonic() - started
         result.source_root = str(args.source_root or "")
         write_reports(result, wanted)
@@ -180,3 +185,26 @@ def main(argv: list[str] | None = None) -> int:
             ReportError) as error:
         return fail(str(error))
     return EXIT_PASSED if result.passed else EXIT_VIOLATIONS
+
+
+@contextmanager
+def fewer_collections() -> Iterator[None]:
+    """A program run allocates hundreds of thousands of objects that live until the end (the provider SDK's
+    modules, every resource and output): with the default threshold the collector traverses them about a
+    thousand times in a run, for nothing. A larger first threshold keeps cycles collected, twenty times less often."""
+    saved = gc.get_threshold()
+    gc.set_threshold(50_000, *saved[1:])
+    try:
+        yield
+    finally:
+        gc.set_threshold(*saved)
+
+
+def console() -> None:
+    """The entry point of ``pulumi-preflight`` and ``python -m preflight``: main(), then an exit that skips the
+    interpreter's teardown, which frees every object of the provider SDK one by one (seconds) for a process that
+    is ending anyway. The reports are written and closed and the pack stopped before main() returns."""
+    code = main()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
