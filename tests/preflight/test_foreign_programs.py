@@ -8,7 +8,9 @@ import shutil
 import subprocess
 import sys
 import textwrap
+import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import NamedTuple
 
 import pytest
 
@@ -25,12 +27,20 @@ def levels(document: dict) -> dict[str, str]:
     return {v["policy"]: v["enforcementLevel"] for v in document["violations"]}
 
 
+class ShopRun(NamedTuple):
+    returncode: int
+    stdout: str
+    stderr: str
+    junit: Path
+
+
 @pytest.fixture(scope="module")
-def shop_in_its_directory(tmp_path_factory) -> subprocess.CompletedProcess:
+def shop_in_its_directory(tmp_path_factory) -> ShopRun:
     """The foreign shop, copied away from this repository and checked from its own directory, no flags."""
     shop = tmp_path_factory.mktemp("work") / "shop"
     shutil.copytree(FOREIGN, shop)
-    return preflight("--stack", "shop", "--format", "json", cwd=shop)
+    run = preflight("--stack", "shop", "--format", "json", "--junit", "out.xml", cwd=shop)
+    return ShopRun(run.returncode, run.stdout, run.stderr, shop / "out.xml")
 
 
 def test_a_program_is_checked_in_the_current_directory_by_default(shop_in_its_directory):
@@ -49,6 +59,13 @@ def test_a_foreign_program_gets_the_pack_default_levels_not_this_projects(shop_i
 
 def test_this_projects_waivers_do_not_follow_a_foreign_program(shop_in_its_directory):
     assert "waivers-match-resources" not in levels(json.loads(shop_in_its_directory.stdout))
+
+
+def test_junit_skips_a_policy_that_judged_none_of_a_foreign_programs_resources(shop_in_its_directory):
+    cases = {c.get("name"): c for c in ET.parse(shop_in_its_directory.junit).getroot().iter("testcase")}
+    # The shop has no security group: the SSH policy judged nothing and did not pass.
+    assert "judged no resource" in cases["no-world-ssh"].find("skipped").get("message")
+    assert cases["ebs-volumes-backed-up"].find("failure") is not None
 
 
 def test_the_policy_config_flag_sets_a_foreign_programs_levels(tmp_path):
