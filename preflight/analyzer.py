@@ -12,6 +12,7 @@ import json
 import os
 import subprocess
 import sys
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -76,6 +77,8 @@ class PackResult:
     policies: list[dict[str, Any]]
     violations: list[Violation]
     not_applicable: list[dict[str, str]] = field(default_factory=list)
+    config: str = ""
+    """The policy config file that set the levels; empty when they are the pack's defaults."""
 
 
 def pack_version(pack_dir: Path) -> str:
@@ -114,6 +117,7 @@ class PolicyPackProcess:
         }
         self._project, self._stack, self._config, self._dry_run = project, stack, config, dry_run
         self._process: subprocess.Popen[str] | None = None
+        self._channel: grpc.Channel | None = None
         self.stub: analyzer_pb2_grpc.AnalyzerStub | None = None
 
     def __enter__(self) -> PolicyPackProcess:
@@ -139,7 +143,8 @@ class PolicyPackProcess:
                 self.stub.Cancel(empty_pb2.Empty(), timeout=5)
         except grpc.RpcError:
             pass
-        self._channel.close()
+        if self._channel is not None:
+            self._channel.close()
         if self._process is not None:
             self._process.terminate()
             try:
@@ -304,21 +309,57 @@ def own_message(message: str, description: str) -> str:
 
 def run_pack(pack_dir: Path, recording: Recording, config: dict[str, str], file_config: dict[str, Any]) -> PackResult:
     """Launch the pack, configure it, analyze every resource and the stack; return what it found."""
-    version = pack_version(pack_dir)
-    root_urn = f"urn:pulumi:{recording.stack}::{recording.project}::pulumi:pulumi:Stack::" \
-               f"{recording.project}-{recording.stack}"
-    with PolicyPackProcess(pack_dir, recording.project, recording.stack, config) as pack:
-        info = pack.info()
-        reconciled = pack.configure(info, file_config)
+    with StartingPack(pack_dir, recording.project, recording.stack, config, file_config) as pack:
+        return pack.analyze(recording)
+
+
+class StartingPack:
+    """A pack launched, handshaken and configured in a thread, so that its start-up overlaps the program's run
+    (the engine, too, starts the analyzers before the program); ``analyze`` then waits for it. Everything the
+    start needs (project, stack, config, the policy config) is known before the program runs. Use as a context
+    manager: leaving it stops the pack, whether or not it was used."""
+
+    def __init__(self, pack_dir: Path, project: str, stack: str, config: dict[str, str],
+                 file_config: dict[str, Any], config_path: str = ""):
+        self.version = pack_version(pack_dir)
+        self.config_path = config_path
+        self._process = PolicyPackProcess(pack_dir, project, stack, config)
+        self._file_config = file_config
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._start, name="policy-pack-start", daemon=True)
+
+    def __enter__(self) -> StartingPack:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._thread.join()
+        self._process.__exit__(*exc)  # stops whatever the start got to, even after a failed start
+
+    def _start(self) -> None:
+        try:
+            self._process.__enter__()
+            self.info = self._process.info()
+            self.reconciled = self._process.configure(self.info, self._file_config)
+        except BaseException as error:  # re-raised in the caller's thread by analyze()
+            self._error = error
+
+    def analyze(self, recording: Recording) -> PackResult:
+        """Every resource and the stack analyzed, once the pack is ready; the pack's start-up error if any."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        pack, info = self._process, self.info
+        root_urn = f"urn:pulumi:{recording.stack}::{recording.project}::pulumi:pulumi:Stack::" \
+                   f"{recording.project}-{recording.stack}"
         responses = list(zip([r.urn for r in recording.resources], pack.analyze_all(recording), strict=True))
         responses.append((root_urn, pack.analyze_stack(recording)))
         violations = violations_of(responses, info, recording.by_urn())
         policies = [{"name": p.name, "severity": SEVERITY_NAMES.get(p.severity, ""),
-                     "enforcementLevel": reconciled[p.name]["enforcementLevel"], "tags": list(p.tags),
+                     "enforcementLevel": self.reconciled[p.name]["enforcementLevel"], "tags": list(p.tags),
                      "description": p.description, "remediation": p.remediation_steps,
                      "kind": POLICY_KINDS.get(p.policy_type, "")} for p in info.policies]
         not_applicable = [{"policy": n.policy_name, "reason": n.reason, "urn": urn}
                           for urn, r in responses for n in r.not_applicable]
-        return PackResult(info.name, version, pack.display_path, policies, violations, not_applicable)
-
-
+        return PackResult(info.name, self.version, pack.display_path, policies, violations, not_applicable,
+                          self.config_path)

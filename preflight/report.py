@@ -286,7 +286,8 @@ def _tree(recording: Recording) -> list[str]:
 def _pack_block(pack: PackResult) -> list[str]:
     levels = {v.enforcement_level for v in pack.violations}
     icon = "❌" if levels & {"mandatory", "remediate"} else ("⚠️" if levels else "✅")
-    lines = [f"    {icon} {pack.name}@v{pack.version} (local: {pack.path})"]
+    lines = [f"    {icon} {pack.name}@v{pack.version} (local: {pack.path}; levels: "
+             f"{pack.config or 'the pack defaults'})"]
     for v in sorted(pack.violations, key=_violation_order):
         severity = f" [severity: {v.severity}]" if v.severity else ""
         lines.append(f"        - [{v.enforcement_level}]{severity}  {v.policy}  "
@@ -327,7 +328,8 @@ def render_json(result: Result) -> str:
             "source": r.source or None,
         } for r in recording.resources],
         "outputs": _json_number(reveal(recording.outputs, "[secret]")),
-        "policyPacks": [{"name": p.name, "version": p.version, "path": p.path} for p in result.packs],
+        "policyPacks": [{"name": p.name, "version": p.version, "path": p.path, "config": p.config or None}
+                        for p in result.packs],
         "violations": [v.as_json() for v in sorted(result.violations, key=_violation_order)],
         "waived": result.waived,
         "readiness": result.readiness,
