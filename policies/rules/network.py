@@ -290,8 +290,7 @@ def _has_text(value: Any) -> bool:
     description="Ensure no security group admits SSH (tcp 22) from 0.0.0.0/0 or ::/0.",
     severity="critical",
     enforcement="mandatory",
-    controls=["checkov:CKV_AWS_24", "fsbp:EC2.13", "cis-aws:5.2", "cis-aws:5.3", "trivy:AVD-AWS-0107",
-              "catalog:N1"],
+    controls=["checkov:CKV_AWS_24", "fsbp:EC2.13", "catalog:N1"],
     remediation="List the admin CIDRs in aws-compute:server.sshCidrs (e.g. 203.0.113.10/32), or drop the rule "
                 "and use SSM Session Manager: `aws ssm start-session --target <instance-id>`.",
     types=INGRESS_TYPES,
@@ -305,8 +304,7 @@ def no_world_ssh(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]
     description="Ensure no security group admits RDP (tcp 3389) from 0.0.0.0/0 or ::/0.",
     severity="critical",
     enforcement="mandatory",
-    controls=["checkov:CKV_AWS_25", "fsbp:EC2.14", "cis-aws:5.2", "cis-aws:5.3", "trivy:AVD-AWS-0107",
-              "catalog:N2"],
+    controls=["checkov:CKV_AWS_25", "fsbp:EC2.14", "catalog:N2"],
     remediation="Restrict the rule's cidr_blocks to the admins' networks, or reach Windows hosts through "
                 "SSM Session Manager port forwarding instead of an open RDP port.",
     types=INGRESS_TYPES,
@@ -349,7 +347,7 @@ def _is_network(value: Any) -> bool:
                 "or a small office range), and only from the allowed sources when the config lists them.",
     severity="high",
     enforcement="mandatory",
-    controls=["cis-aws:5.2", "cis-aws:5.3", "catalog:N1", "catalog:N2"],
+    controls=["catalog:N1", "catalog:N2"],
     remediation="Admit the admins' own addresses (aws-compute:server.sshCidrs, e.g. 203.0.113.10/32), or drop "
                 "the rule and reach the instance with SSM Session Manager instead.",
     types=INGRESS_TYPES,
@@ -776,8 +774,7 @@ def _shadowed(entry: AclEntry, entries: list[AclEntry], port: int | None) -> boo
                 "administration ports (by default FTP 20-21, SSH 22, RDP 3389).",
     severity="medium",
     enforcement="mandatory",
-    controls=["checkov:CKV_AWS_229", "checkov:CKV_AWS_230", "checkov:CKV_AWS_231", "checkov:CKV_AWS_232",
-              "fsbp:EC2.21", "cis-aws:5.1", "trivy:AVD-AWS-0105", "catalog:N15"],
+    controls=["catalog:N15"],
     remediation="Give the entry a specific cidr_block (the admins' network), or put a lower-numbered deny "
                 "entry for the port from 0.0.0.0/0 in front of it.",
     types=[NETWORK_ACL, DEFAULT_NETWORK_ACL, NETWORK_ACL_RULE],
