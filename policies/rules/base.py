@@ -139,6 +139,30 @@ def rule_named(name: str) -> Rule:
     raise KeyError(name)
 
 
+_PACK_CONFIG: dict[str, Mapping[str, Any]] = {}
+_DISABLED: set[str] = set()
+
+
+def remember_pack_config(properties: Mapping[str, Mapping[str, Any]], disabled: Iterable[str]) -> None:
+    """The config the engine gave every policy of the pack (its Configure request), kept so that a policy
+    that stays quiet on a defect another policy reports can ask what that policy will report."""
+    _PACK_CONFIG.clear()
+    _PACK_CONFIG.update(properties)
+    _DISABLED.clear()
+    _DISABLED.update(disabled)
+
+
+def config_of(name: str) -> dict[str, Any]:
+    """Another policy's config as the engine configured it, defaults filled in."""
+    return rule_named(name).configured(_PACK_CONFIG.get(name))
+
+
+def is_enabled(name: str) -> bool:
+    """False when the pack's config disables the policy: then it reports nothing, and no other policy may
+    leave a defect to it."""
+    return name not in _DISABLED
+
+
 def as_list(value: Any) -> list[Any]:
     """A property that may be missing, one value or a list, as a list."""
     if value is None:

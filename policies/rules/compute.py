@@ -333,18 +333,38 @@ def ec2_detailed_monitoring(resource: Resource, config: Mapping[str, Any]) -> It
         yield from require_true(resource.get("monitoring"), "monitoring")
 
 
+# The instance types on which EBS optimisation is optional and off unless asked for: the table "EBS optimization
+# supported" of the EC2 user guide (docs.aws.amazon.com/AWSEC2/latest/UserGuide/ebs-optimized.html#previous;
+# AWS Config's ebs-optimized-instance and cdk-nag's EC2EBSOptimizedInstance judge the same list). Every other
+# type is either EBS-optimized by default (every current-generation type, and c4, d2, m4, r4 ...: the setting
+# has no effect) or cannot be EBS-optimized at all (t1, t2, m1.small, c3.8xlarge ...). The list is closed:
+# types launched since 2017 are all optimized by default. botocore's EC2 model names the instance types but
+# carries no capability data (only DescribeInstanceTypes, a live call, does).
+EBS_OPTIMIZATION_OPTIONAL = frozenset({
+    "c1.xlarge", "c3.xlarge", "c3.2xlarge", "c3.4xlarge", "g2.2xlarge", "i2.xlarge", "i2.2xlarge", "i2.4xlarge",
+    "m1.large", "m1.xlarge", "m2.2xlarge", "m2.4xlarge", "m3.xlarge", "m3.2xlarge", "r3.xlarge", "r3.2xlarge",
+    "r3.4xlarge",
+})
+
+
 @resource_rule(
     name="ec2-ebs-optimized",
-    description="Ensure instances and launch templates are EBS-optimized.",
+    description="Ensure instances and launch templates of the previous-generation types on which EBS optimization is "
+                "optional (c3, i2, m3, r3 ...) turn it on; other types are EBS-optimized by default or cannot be.",
     severity="low",
     enforcement="advisory",
-    controls=["checkov:CKV_AWS_135", "catalog:C19"],
-    remediation="Set ebs_optimized=True on the instance ('true' on a launch template); current-generation types "
-                "are EBS-optimized at no extra cost.",
+    controls=["catalog:C19"],
+    remediation="Set ebs_optimized=True on the instance ('true' on a launch template), or better, move to a "
+                "current-generation type, which is EBS-optimized by default at no extra cost.",
     types=[INSTANCE, LAUNCH_TEMPLATE],
 )
 def ec2_ebs_optimized(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
-    if judged_here(resource, "ebsOptimized"):
+    if not judged_here(resource, "ebsOptimized") or is_true(resource.get("ebsOptimized")):
+        return
+    instance_type = resource.get("instanceType")
+    if is_unknown(instance_type):
+        yield unverifiable("instanceType")
+    elif isinstance(instance_type, str) and instance_type.strip().lower() in EBS_OPTIMIZATION_OPTIONAL:
         yield from require_true(resource.get("ebsOptimized"), "ebsOptimized")
 
 

@@ -372,41 +372,69 @@ def ecs_container_insights(resource: Resource, config: Mapping[str, Any]) -> Ite
         yield f"settings containerInsights = {shown!r}; allowed: enabled or enhanced"
 
 
+def exec_configuration(resource: Resource) -> Any:
+    """The cluster's executeCommandConfiguration: a mapping ({} when not set), or the unknown value itself."""
+    configuration = resource.get("configuration")
+    if is_unknown(configuration):
+        return configuration
+    exec_config = configuration.get("executeCommandConfiguration") if isinstance(configuration, Mapping) else None
+    return exec_config if isinstance(exec_config, Mapping) or is_unknown(exec_config) else {}
+
+
+EXEC_PATH = "configuration.executeCommandConfiguration"
+
+
+# Two policies, as Checkov has two checks: whether sessions are logged (CKV_AWS_223, the same pass condition) and
+# whether session data and its logs are encrypted. CKV_AWS_224 is not the second one's tag: it also asks for an
+# encryption flag under logConfiguration when logging is DEFAULT, where ECS ignores logConfiguration, and judges no
+# cluster without an executeCommandConfiguration. An unknown configuration is noted once, by ecs-exec-logging.
 @resource_rule(
     name="ecs-exec-logging",
-    description="Ensure ECS Exec sessions on the cluster are logged, encrypted with a KMS key, to an encrypted "
-                "destination.",
+    description="Ensure ECS Exec sessions on the cluster are logged (logging DEFAULT or OVERRIDE, not NONE).",
     severity="medium",
     enforcement="mandatory",
-    controls=["checkov:CKV_AWS_223", "checkov:CKV_AWS_224", "catalog:E12"],
+    controls=["checkov:CKV_AWS_223", "catalog:E12"],
+    remediation="Leave execute_command_configuration.logging at 'DEFAULT' (the task's awslogs configuration) or set "
+                "'OVERRIDE' with a log_configuration; never 'NONE'.",
+    types=[CLUSTER],
+)
+def ecs_exec_logging(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
+    exec_config = exec_configuration(resource)
+    if is_unknown(exec_config):
+        yield unverifiable(EXEC_PATH)
+    elif exec_config.get("logging", "DEFAULT") == "NONE":
+        yield f"{EXEC_PATH}.logging = 'NONE'; allowed: DEFAULT or OVERRIDE"
+
+
+@resource_rule(
+    name="ecs-exec-encrypted",
+    description="Ensure ECS Exec session data is encrypted with a KMS key and, where logging is overridden, sent "
+                "only to encrypted destinations.",
+    severity="medium",
+    enforcement="mandatory",
+    controls=["catalog:E12"],
     remediation="Set configuration=aws.ecs.ClusterConfigurationArgs(execute_command_configuration="
                 "aws.ecs.ClusterConfigurationExecuteCommandConfigurationArgs(kms_key_id=stack_key.key_arn, "
-                "logging='DEFAULT')); with logging='OVERRIDE' also set cloud_watch_encryption_enabled=True.",
+                "logging='DEFAULT')); with logging='OVERRIDE' also set cloud_watch_encryption_enabled=True "
+                "(s3_bucket_encryption_enabled=True for a bucket).",
     types=[CLUSTER],
     config={"requireKmsKey": {"type": "boolean", "default": True,
                               "description": "Require a KMS key for the ECS Exec session data."}},
 )
-def ecs_exec_logging(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
-    configuration = resource.get("configuration")
-    exec_config = configuration.get("executeCommandConfiguration") if isinstance(configuration, Mapping) else None
-    path = "configuration.executeCommandConfiguration"
-    if is_unknown(configuration) or is_unknown(exec_config):
-        yield unverifiable(path)
+def ecs_exec_encrypted(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
+    exec_config = exec_configuration(resource)
+    if is_unknown(exec_config):
         return
-    exec_config = exec_config if isinstance(exec_config, Mapping) else {}
-    logging = exec_config.get("logging", "DEFAULT")
-    if logging == "NONE":
-        yield f"{path}.logging = 'NONE'; allowed: DEFAULT or OVERRIDE"
-    elif logging == "OVERRIDE":
+    if exec_config.get("logging") == "OVERRIDE":
         target = exec_config.get("logConfiguration")
         target = target if isinstance(target, Mapping) else {}
         for destination, flag in (("cloudWatchLogGroupName", "cloudWatchEncryptionEnabled"),
                                   ("s3BucketName", "s3BucketEncryptionEnabled")):
             if target.get(destination) is not None and not (target.get(flag) is True or is_unknown(target.get(flag))):
-                yield f"{path}.logConfiguration.{flag} = {target.get(flag)!r} while {destination} is set; " \
+                yield f"{EXEC_PATH}.logConfiguration.{flag} = {target.get(flag)!r} while {destination} is set; " \
                       f"allowed: true"
     if config["requireKmsKey"] and not (isinstance(exec_config.get("kmsKeyId"), str) and exec_config["kmsKeyId"]):
-        yield f"{path}.kmsKeyId is not set; allowed: a customer-managed KMS key"
+        yield f"{EXEC_PATH}.kmsKeyId is not set; allowed: a customer-managed KMS key"
 
 
 # --- ECR repositories ---------------------------------------------------------------------------------

@@ -16,7 +16,18 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from .base import Resource, Stack, as_list, indexed, is_unknown, resource_rule, stack_rule, unverifiable
+from .base import (
+    Resource,
+    Stack,
+    as_list,
+    config_of,
+    indexed,
+    is_enabled,
+    is_unknown,
+    resource_rule,
+    stack_rule,
+    unverifiable,
+)
 
 SECURITY_GROUP = "aws:ec2/securityGroup:SecurityGroup"
 SECURITY_GROUP_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
@@ -150,16 +161,24 @@ def is_world(cidr: str) -> bool:
 
 def world_owner(ingress: Permission) -> str | None:
     """One defect, one finding: the policy that reports an ingress from the whole internet when several would.
-    The most precise name wins: all ports, then SSH, then RDP; no-world-high-risk-ports and
-    world-ingress-authorized-ports-only stay quiet on such an ingress. None when none of these applies."""
+    The most precise name wins: all ports, then SSH, then RDP, then the high-risk ports (as
+    no-world-high-risk-ports is configured); world-ingress-authorized-ports-only reports the rest. A disabled
+    policy owns nothing, so the next one reports. None when none of the named policies applies."""
     if not ingress.is_world:
         return None
-    if ingress.all_ports:
+    if ingress.all_ports and is_enabled("no-world-all-ports-ingress"):
         return "no-world-all-ports-ingress"
     for port, service in ((22, "no-world-ssh"), (3389, "no-world-rdp")):
-        if ingress.covers_tcp_port(port):
+        if ingress.covers_tcp_port(port) and is_enabled(service):
             return service
+    if is_enabled("no-world-high-risk-ports") and _high_risk_ports_exposed(
+            ingress, config_of("no-world-high-risk-ports")):
+        return "no-world-high-risk-ports"
     return None
+
+
+def _high_risk_ports_exposed(ingress: Permission, config: Mapping[str, Any]) -> list[int]:
+    return [port for port in sorted(port_set(config.get("highRiskPorts"))) if ingress.covers_port(port, TCP + UDP)]
 
 
 def _world_port_findings(resource: Resource, port: int, service: str) -> Iterator[str]:
@@ -271,8 +290,7 @@ def _has_text(value: Any) -> bool:
     description="Ensure no security group admits SSH (tcp 22) from 0.0.0.0/0 or ::/0.",
     severity="critical",
     enforcement="mandatory",
-    controls=["checkov:CKV_AWS_24", "fsbp:EC2.13", "cis-aws:5.2", "cis-aws:5.3", "trivy:AVD-AWS-0107",
-              "catalog:N1"],
+    controls=["checkov:CKV_AWS_24", "fsbp:EC2.13", "catalog:N1"],
     remediation="List the admin CIDRs in aws-compute:server.sshCidrs (e.g. 203.0.113.10/32), or drop the rule "
                 "and use SSM Session Manager: `aws ssm start-session --target <instance-id>`.",
     types=INGRESS_TYPES,
@@ -286,8 +304,7 @@ def no_world_ssh(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]
     description="Ensure no security group admits RDP (tcp 3389) from 0.0.0.0/0 or ::/0.",
     severity="critical",
     enforcement="mandatory",
-    controls=["checkov:CKV_AWS_25", "fsbp:EC2.14", "cis-aws:5.2", "cis-aws:5.3", "trivy:AVD-AWS-0107",
-              "catalog:N2"],
+    controls=["checkov:CKV_AWS_25", "fsbp:EC2.14", "catalog:N2"],
     remediation="Restrict the rule's cidr_blocks to the admins' networks, or reach Windows hosts through "
                 "SSM Session Manager port forwarding instead of an open RDP port.",
     types=INGRESS_TYPES,
@@ -330,7 +347,7 @@ def _is_network(value: Any) -> bool:
                 "or a small office range), and only from the allowed sources when the config lists them.",
     severity="high",
     enforcement="mandatory",
-    controls=["cis-aws:5.2", "cis-aws:5.3", "catalog:N1", "catalog:N2"],
+    controls=["catalog:N1", "catalog:N2"],
     remediation="Admit the admins' own addresses (aws-compute:server.sshCidrs, e.g. 203.0.113.10/32), or drop "
                 "the rule and reach the instance with SSM Session Manager instead.",
     types=INGRESS_TYPES,
@@ -442,10 +459,9 @@ HIGH_RISK_PORTS = [20, 21, 22, 23, 25, 110, 135, 143, 445, 1433, 1434, 3306, 338
                               "description": "TCP and UDP ports that must never be open to the whole internet."}},
 )
 def no_world_high_risk_ports(resource: Resource, config: Mapping[str, Any]) -> Iterable[str]:
-    risky = sorted(port_set(config.get("highRiskPorts")))
     for ingress in ingress_of(resource):
-        exposed = [port for port in risky if ingress.covers_port(port, TCP + UDP)]
-        if not exposed or world_owner(ingress):
+        exposed = _high_risk_ports_exposed(ingress, config)
+        if not exposed or world_owner(ingress) not in (None, "no-world-high-risk-ports"):
             continue
         if ingress.is_world:
             yield (f"{ingress.path} = {ingress.cidr} admits high-risk port(s) {exposed} from the whole internet "
@@ -758,8 +774,7 @@ def _shadowed(entry: AclEntry, entries: list[AclEntry], port: int | None) -> boo
                 "administration ports (by default FTP 20-21, SSH 22, RDP 3389).",
     severity="medium",
     enforcement="mandatory",
-    controls=["checkov:CKV_AWS_229", "checkov:CKV_AWS_230", "checkov:CKV_AWS_231", "checkov:CKV_AWS_232",
-              "fsbp:EC2.21", "cis-aws:5.1", "trivy:AVD-AWS-0105", "catalog:N15"],
+    controls=["catalog:N15"],
     remediation="Give the entry a specific cidr_block (the admins' network), or put a lower-numbered deny "
                 "entry for the port from 0.0.0.0/0 in front of it.",
     types=[NETWORK_ACL, DEFAULT_NETWORK_ACL, NETWORK_ACL_RULE],
@@ -771,6 +786,9 @@ def nacl_no_world_admin_ports(resource: Resource, config: Mapping[str, Any]) -> 
     for entry in entries:
         if not (entry.allow and entry.is_world):
             continue
+        if entry.all_ports and is_enabled("nacl-no-world-all-ports-ingress") \
+                and not _shadowed(entry, entries, None):
+            continue  # one defect, one finding: nacl-no-world-all-ports-ingress reports this entry
         exposed = [port for port in sorted(port_set(config.get("adminPorts")))
                    if entry.covers_port(port) and not _shadowed(entry, entries, port)]
         if exposed:

@@ -11,6 +11,7 @@ from typing import Any
 
 import pulumi_policy.policy as sdk
 from google.protobuf import json_format
+from pulumi.runtime import proto
 from pulumi_policy import (
     EnforcementLevel,
     PolicyConfigSchema,
@@ -22,7 +23,7 @@ from pulumi_policy import (
 from pulumi_policy.deserialize import deserialize_properties
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, UnknownValueError
 
-from .base import RULES, Resource, Rule, Stack, Unverifiable
+from .base import RULES, Resource, Rule, Stack, Unverifiable, remember_pack_config
 from .waivers import WAIVERS_SCHEMA, unwaived
 
 WAIVERS = unwaived.__module__
@@ -165,6 +166,25 @@ def _convert_each_stack_once() -> None:
     servicer.AnalyzeStack = analyze_stack
 
 
+def _remember_every_policys_config() -> None:
+    """The SDK hands each policy only its own config; a policy that leaves a defect to another (one defect, one
+    finding) must know what that one will report: its port list, and whether it is disabled. Keep the whole
+    Configure request. Pinned SDK: pulumi-policy==1.21.0."""
+    servicer = sdk._PolicyAnalyzerServicer
+    if getattr(servicer.Configure, "remembers", False):
+        return
+    original = servicer.Configure
+
+    def configure(self, request, context):
+        given = request.policyConfig
+        remember_pack_config({name: json_format.MessageToDict(given[name].properties) for name in given},
+                             {name for name in given if given[name].enforcementLevel == proto.DISABLED})
+        return original(self, request, context)
+
+    configure.remembers = True
+    servicer.Configure = configure
+
+
 def _stack_validator(rule: Rule):
     def validate(args, report_violation) -> None:
         stack = getattr(_request, "stack", None)
@@ -212,6 +232,7 @@ def serve() -> None:
     """Start the gRPC Analyzer server; blocks forever, as the CLI expects."""
     _convert_each_resource_once()
     _convert_each_stack_once()
+    _remember_every_policys_config()
     PolicyPack(
         name=PACK_NAME,
         enforcement_level=EnforcementLevel.ADVISORY,

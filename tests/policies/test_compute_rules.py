@@ -263,10 +263,39 @@ def test_a_launch_template_without_monitoring_is_refused():
         "monitoring.enabled = not set; allowed: true"]
 
 
-def test_an_instance_that_is_not_ebs_optimized_is_refused():
-    props = good_instance()
+def test_an_instance_of_a_type_where_ebs_optimization_is_optional_must_turn_it_on():
+    props = good_instance(instanceType="c3.xlarge")
     del props["ebsOptimized"]
     assert check("ec2-ebs-optimized", INSTANCE, props) == ["ebsOptimized = not set; allowed: true"]
+
+
+def test_a_launch_template_of_such_a_type_that_turns_it_off_is_refused():
+    assert check("ec2-ebs-optimized", LAUNCH_TEMPLATE, good_template(instanceType="m3.2xlarge", ebsOptimized="false")) \
+        == ["ebsOptimized = 'false'; allowed: true"]
+
+
+def test_such_a_type_with_ebs_optimization_on_passes():
+    assert check("ec2-ebs-optimized", INSTANCE, good_instance(instanceType="r3.xlarge", ebsOptimized=True)) == []
+
+
+def test_a_type_that_cannot_be_ebs_optimized_is_not_asked_to_be():
+    props = good_instance(instanceType="t2.micro")
+    del props["ebsOptimized"]
+    assert check("ec2-ebs-optimized", INSTANCE, props) == []
+
+
+def test_a_type_that_is_ebs_optimized_by_default_passes_without_the_setting():
+    for instance_type in ("m5.large", "c4.large", "t3.micro"):
+        props = good_instance(instanceType=instance_type)
+        del props["ebsOptimized"]
+        assert check("ec2-ebs-optimized", INSTANCE, props) == [], instance_type
+
+
+def test_an_instance_type_still_unknown_cannot_be_verified_without_the_setting():
+    props = good_instance(instanceType=UNKNOWN)
+    del props["ebsOptimized"]
+    [message] = check("ec2-ebs-optimized", INSTANCE, props)
+    assert message.startswith("instanceType cannot be verified during preview")
 
 
 def test_an_instance_without_an_instance_profile_is_refused():

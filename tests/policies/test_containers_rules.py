@@ -258,29 +258,54 @@ def exec_config(**settings: Any) -> dict[str, Any]:
     return {"configuration": {"executeCommandConfiguration": settings}}
 
 
-def test_ecs_exec_without_logging_or_key_is_refused():
-    assert check("ecs-exec-logging", CLUSTER, exec_config(logging="NONE")) == [
-        "configuration.executeCommandConfiguration.logging = 'NONE'; allowed: DEFAULT or OVERRIDE",
+def test_ecs_exec_with_logging_off_is_refused():
+    assert check("ecs-exec-logging", CLUSTER, exec_config(kmsKeyId=KEY_ARN, logging="NONE")) == [
+        "configuration.executeCommandConfiguration.logging = 'NONE'; allowed: DEFAULT or OVERRIDE"]
+
+
+def test_ecs_exec_logging_defaults_to_the_tasks_log_configuration():
+    assert check("ecs-exec-logging", CLUSTER, {}) == []
+    assert check("ecs-exec-logging", CLUSTER, exec_config(logging="DEFAULT")) == []
+
+
+def test_ecs_exec_without_a_key_is_refused_by_the_encryption_policy_alone():
+    assert check("ecs-exec-encrypted", CLUSTER, exec_config(logging="DEFAULT")) == [
+        "configuration.executeCommandConfiguration.kmsKeyId is not set; allowed: a customer-managed KMS key"]
+    assert check("ecs-exec-logging", CLUSTER, exec_config(logging="DEFAULT")) == []
+
+
+def test_ecs_exec_with_logging_off_and_no_key_is_two_defects_one_finding_each():
+    settings = exec_config(logging="NONE")
+    assert check("ecs-exec-logging", CLUSTER, settings) == [
+        "configuration.executeCommandConfiguration.logging = 'NONE'; allowed: DEFAULT or OVERRIDE"]
+    assert check("ecs-exec-encrypted", CLUSTER, settings) == [
         "configuration.executeCommandConfiguration.kmsKeyId is not set; allowed: a customer-managed KMS key"]
 
 
 def test_ecs_exec_overriding_to_unencrypted_logs_is_refused():
     settings = exec_config(kmsKeyId=KEY_ARN, logging="OVERRIDE",
                            logConfiguration={"cloudWatchLogGroupName": "/ecs/exec"})
-    assert check("ecs-exec-logging", CLUSTER, settings) == [
+    assert check("ecs-exec-encrypted", CLUSTER, settings) == [
         "configuration.executeCommandConfiguration.logConfiguration.cloudWatchEncryptionEnabled = None while "
         "cloudWatchLogGroupName is set; allowed: true"]
+    assert check("ecs-exec-logging", CLUSTER, settings) == []
 
 
 def test_ecs_exec_with_default_logging_and_a_key_passes():
-    assert check("ecs-exec-logging", CLUSTER, exec_config(kmsKeyId=KEY_ARN, logging="DEFAULT")) == []
+    assert check("ecs-exec-encrypted", CLUSTER, exec_config(kmsKeyId=KEY_ARN, logging="DEFAULT")) == []
     encrypted = exec_config(kmsKeyId=KEY_ARN, logging="OVERRIDE", logConfiguration={
         "cloudWatchLogGroupName": "/ecs/exec", "cloudWatchEncryptionEnabled": True})
-    assert check("ecs-exec-logging", CLUSTER, encrypted) == []
+    assert check("ecs-exec-encrypted", CLUSTER, encrypted) == []
+
+
+def test_an_unknown_exec_configuration_is_noted_once():
+    unknown = {"configuration": UNKNOWN}
+    assert len(check("ecs-exec-logging", CLUSTER, unknown)) == 1
+    assert check("ecs-exec-encrypted", CLUSTER, unknown) == []
 
 
 def test_the_exec_key_requirement_can_be_switched_off():
-    assert check("ecs-exec-logging", CLUSTER, {}, {"requireKmsKey": False}) == []
+    assert check("ecs-exec-encrypted", CLUSTER, {}, {"requireKmsKey": False}) == []
 
 
 # --- E13-E16 repositories ----------------------------------------------------------------------------------------
@@ -364,6 +389,7 @@ def test_no_containers_policy_raises_on_odd_inputs():
                                   "ecs-containers-run-as-non-root", "ecs-no-secrets-in-container-environment",
                                   "ecs-container-logging", "ecs-no-host-namespaces", "ecs-no-host-network-mode",
                                   "ecs-efs-transit-encryption", "ecs-cluster-container-insights", "ecs-exec-logging",
+                                  "ecs-exec-encrypted",
                                   "ecr-scan-on-push", "ecr-immutable-tags", "ecr-encrypted-with-kms")]
     for value in odd_values:
         props = dict.fromkeys(keys, value)

@@ -66,7 +66,7 @@ def test_the_good_balancer_passes_every_load_balancer_policy_in_both_modules(typ
 
 @pytest.mark.parametrize("type_", LISTENERS)
 def test_the_good_listeners_pass_in_both_modules(type_):
-    for policy in ("lb-listener-no-plaintext", "lb-listener-tls-policy"):
+    for policy in ("lb-listener-no-plaintext", "lb-listener-no-plaintext-tcp-udp", "lb-listener-tls-policy"):
         assert check(policy, type_, https_listener()) == [], policy
         assert check(policy, type_, {"port": 80, "protocol": "HTTP", "defaultActions": [HTTP_TO_HTTPS]}) == []
 
@@ -93,9 +93,28 @@ def test_an_http_listener_without_default_actions_is_refused():
         "protocol = 'HTTP' with no defaultActions; allowed: one redirect to HTTPS"]
 
 
-def test_a_plain_tcp_listener_is_refused_and_a_tls_one_passes():
-    assert check("lb-listener-no-plaintext", LISTENERS[0], {"protocol": "TCP", "port": 5432})
-    assert check("lb-listener-no-plaintext", LISTENERS[0], {"protocol": "TLS", "port": 5432}) == []
+@pytest.mark.parametrize("protocol", ["TCP", "UDP", "TCP_UDP"])
+def test_a_plain_tcp_or_udp_listener_is_refused_by_its_own_policy_alone(protocol):
+    props = {"protocol": protocol, "port": 5432}
+    assert check("lb-listener-no-plaintext-tcp-udp", LISTENERS[0], props) == [
+        f"protocol = {protocol!r} carries client traffic unencrypted; allowed: TLS"]
+    assert check("lb-listener-no-plaintext", LISTENERS[0], props) == []
+
+
+def test_a_tls_listener_passes_both_listener_policies():
+    for policy in ("lb-listener-no-plaintext", "lb-listener-no-plaintext-tcp-udp"):
+        assert check(policy, LISTENERS[0], {"protocol": "TLS", "port": 5432}) == [], policy
+
+
+def test_an_http_listener_that_forwards_is_one_finding_not_two():
+    props = {"port": 80, "protocol": "HTTP", "defaultActions": [FORWARD]}
+    assert len(check("lb-listener-no-plaintext", LISTENERS[0], props)) == 1
+    assert check("lb-listener-no-plaintext-tcp-udp", LISTENERS[0], props) == []
+
+
+def test_an_unknown_protocol_is_noted_once():
+    assert len(check("lb-listener-no-plaintext", LISTENERS[0], {"protocol": UNKNOWN})) == 1
+    assert check("lb-listener-no-plaintext-tcp-udp", LISTENERS[0], {"protocol": UNKNOWN}) == []
 
 
 def listener(name: str, **props: Any) -> Resource:

@@ -6,12 +6,14 @@ a stack through the real pack over gRPC.
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator, Mapping
 from typing import Any
 
-from policies.rules import RULES, Resource, Stack, rule_named
+from policies.rules import RULES, Resource, Stack, base, rule_named
 from policies.rules.base import UNKNOWN_SENTINELS
 
-from .pack_client import as_recorded
+from .pack_client import PackClient, as_recorded
 
 SG = "aws:ec2/securityGroup:SecurityGroup"
 SG_RULE = "aws:ec2/securityGroupRule:SecurityGroupRule"
@@ -31,6 +33,18 @@ LOAD_BALANCER = "aws:lb/loadBalancer:LoadBalancer"
 LAUNCH_TEMPLATE = "aws:ec2/launchTemplate:LaunchTemplate"
 UNKNOWN_STRING = "04da6b54-80e4-46f7-96ec-b56ff0331ba9"
 assert UNKNOWN_STRING in UNKNOWN_SENTINELS
+
+
+@contextlib.contextmanager
+def pack_config(properties: Mapping[str, Mapping[str, Any]] | None = None,
+                disabled: set[str] | None = None) -> Iterator[None]:
+    """The pack as the engine would configure it (other policies' config and disabled policies), restored after."""
+    saved = dict(base._PACK_CONFIG), set(base._DISABLED)
+    base.remember_pack_config(properties or {}, disabled or set())
+    try:
+        yield
+    finally:
+        base.remember_pack_config(*saved)
 
 
 def urn(type_: str, name: str) -> str:
@@ -135,8 +149,34 @@ def test_a_world_open_port_outside_the_allow_list_is_refused():
 
 
 def test_a_range_spanning_authorized_ports_is_still_refused():
-    rule = group(ingress=[permission(from_port=80, to_port=443, cidrs=["0.0.0.0/0"])])
+    rule = group(ingress=[permission(from_port=440, to_port=443, cidrs=["0.0.0.0/0"])])
     assert len(check("world-ingress-authorized-ports-only", rule)) == 1
+
+
+def test_a_world_ingress_on_high_risk_ports_is_one_finding_of_the_high_risk_policy():
+    rule = group(ingress=[permission(from_port=80, to_port=443, cidrs=["0.0.0.0/0"])])
+    [message] = check("no-world-high-risk-ports", rule)
+    assert "high-risk port(s) [110, 135, 143]" in message
+    assert check("world-ingress-authorized-ports-only", rule) == []
+
+
+def test_an_unauthorized_world_ingress_on_no_high_risk_port_is_the_authorized_ports_finding_alone():
+    rule = group(ingress=[permission(from_port=6379, cidrs=["0.0.0.0/0"])])
+    assert len(check("world-ingress-authorized-ports-only", rule)) == 1
+    assert check("no-world-high-risk-ports", rule) == []
+
+
+def test_a_disabled_high_risk_policy_leaves_its_ingress_to_the_authorized_ports_policy():
+    rule = group(ingress=[permission(from_port=5432, cidrs=["0.0.0.0/0"])])
+    with pack_config(disabled={"no-world-high-risk-ports"}):
+        assert len(check("world-ingress-authorized-ports-only", rule)) == 1
+
+
+def test_the_high_risk_ports_the_pack_is_configured_with_decide_who_reports():
+    rule = group(ingress=[permission(from_port=6379, cidrs=["0.0.0.0/0"])])
+    with pack_config({"no-world-high-risk-ports": {"highRiskPorts": [6379]}}):
+        assert check("world-ingress-authorized-ports-only", rule) == []
+        assert len(check("no-world-high-risk-ports", rule, {"highRiskPorts": [6379]})) == 1
 
 
 def test_authorized_ports_are_configurable_and_accept_json_floats():
@@ -346,9 +386,16 @@ def test_nacl_allowing_ssh_from_the_world_is_refused():
                         "through an entry for tcp 22-22; allowed: specific source networks"]
 
 
-def test_nacl_protocol_minus_one_opens_every_admin_port():
+def test_a_nacl_entry_for_all_ports_is_one_finding_of_the_all_ports_policy():
     rule = resource(NACL_RULE, ruleNumber=100, ruleAction="allow", protocol="-1", cidrBlock="0.0.0.0/0")
-    assert "[20, 21, 22, 3389]" in check("nacl-no-world-admin-ports", rule)[0]
+    assert len(check("nacl-no-world-all-ports-ingress", rule)) == 1
+    assert check("nacl-no-world-admin-ports", rule) == []
+
+
+def test_nacl_protocol_minus_one_opens_every_admin_port_when_the_all_ports_policy_is_disabled():
+    rule = resource(NACL_RULE, ruleNumber=100, ruleAction="allow", protocol="-1", cidrBlock="0.0.0.0/0")
+    with pack_config(disabled={"nacl-no-world-all-ports-ingress"}):
+        assert "[20, 21, 22, 3389]" in check("nacl-no-world-admin-ports", rule)[0]
 
 
 def test_a_lower_numbered_world_deny_shadows_the_allow():
@@ -461,7 +508,15 @@ def test_the_pack_reports_network_findings_over_grpc(pack):
     findings = pack.analyze([open_group, acl])
     by_policy = {(f.policy, f.urn.rsplit("::", 1)[-1]) for f in findings}
     assert {("no-world-ssh", "open"), ("security-group-attached", "open"),
-            ("nacl-no-world-all-ports-ingress", "acl"), ("nacl-no-world-admin-ports", "acl"),
-            ("nacl-associated", "acl")} <= by_policy
+            ("nacl-no-world-all-ports-ingress", "acl"), ("nacl-associated", "acl")} <= by_policy
+    assert ("nacl-no-world-admin-ports", "acl") not in by_policy
     assert not any(policy == "no-world-http-except-load-balancers" for policy, _ in by_policy)
     assert not {("world-ingress-authorized-ports-only", "open"), ("no-world-high-risk-ports", "open")} & by_policy
+
+
+def test_the_pack_leaves_an_all_ports_nacl_entry_to_the_admin_ports_policy_when_the_all_ports_one_is_disabled():
+    acl = as_recorded(NACL, {"vpcId": "vpc-1", "ingress": [acl_entry(100, protocol="-1", from_port=0, to_port=0)]},
+                      name="acl")
+    with PackClient({"all": "mandatory", "nacl-no-world-all-ports-ingress": "disabled"}) as client:
+        by_policy = {f.policy for f in client.analyze([acl])}
+    assert "nacl-no-world-admin-ports" in by_policy and "nacl-no-world-all-ports-ingress" not in by_policy
