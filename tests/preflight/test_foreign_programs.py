@@ -51,8 +51,7 @@ def test_a_program_is_checked_in_the_current_directory_by_default(shop_in_its_di
 def test_a_foreign_program_gets_the_pack_default_levels_not_this_projects(shop_in_its_directory):
     document = json.loads(shop_in_its_directory.stdout)
     found = levels(document)
-    # The pack's defaults; this project's dev.json makes the first mandatory and the second advisory.
-    assert found["ec2-ebs-optimized"] == "advisory"
+    # The pack's default; this project's dev.json makes it advisory.
     assert found["ebs-volumes-backed-up"] == "mandatory"
     assert document["policyPacks"][0]["config"] is None
 
@@ -70,12 +69,12 @@ def test_junit_skips_a_policy_that_judged_none_of_a_foreign_programs_resources(s
 
 def test_the_policy_config_flag_sets_a_foreign_programs_levels(tmp_path):
     config = tmp_path / "levels.json"
-    config.write_text(json.dumps({"all": "advisory", "ec2-ebs-optimized": "mandatory"}))
+    config.write_text(json.dumps({"all": "advisory", "ec2-detailed-monitoring": "mandatory"}))
     run = preflight("--stack", "shop", "--project-dir", str(FOREIGN), "--policy-config", str(config),
                     "--format", "json")
     assert run.returncode == 1, run.stderr
     document = json.loads(run.stdout)
-    assert {p for p, level in levels(document).items() if level == "mandatory"} == {"ec2-ebs-optimized"}
+    assert {p for p, level in levels(document).items() if level == "mandatory"} == {"ec2-detailed-monitoring"}
     assert document["policyPacks"][0]["config"] == str(config)
 
 
