@@ -122,7 +122,7 @@ def lb_listener_no_plaintext_tcp_udp(resource: Resource, config: Mapping[str, An
                 "in clear text behind a redirecting default action.",
     severity="high",
     enforcement="mandatory",
-    controls=["checkov:CKV2_AWS_20", "fsbp:ELB.1", "catalog:L1", "catalog:L2"],
+    controls=["catalog:L1", "catalog:L2"],
     remediation="Attach forwarding aws.lb.ListenerRule resources to the HTTPS listener (listener_arn="
                 "https_listener.arn); keep the HTTP listener to its redirect.",
 )
