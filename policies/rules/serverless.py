@@ -17,12 +17,14 @@ from .base import (
     Stack,
     as_list,
     indexed,
+    is_enabled,
     is_unknown,
     require_true,
     resource_rule,
     stack_rule,
     unverifiable,
 )
+from .waf import KNOWN_BAD_INPUTS, guards_only_rest_stages
 
 FUNCTION = "aws:lambda/function:Function"
 FUNCTION_URL = "aws:lambda/functionUrl:FunctionUrl"
@@ -602,10 +604,18 @@ def apigateway_waf(stack: Stack, config: Mapping[str, Any]) -> Iterable[tuple[Re
                          "allowed: one web ACL per stage"
         # A web ACL outside this stack (a central security account's) is trusted as it is.
         for acl in (w for a in guarding for w in web_acls if refers_to(a, "webAclArn", w)):
-            missing = [g for g in config["requiredRuleGroups"] if g not in _managed_rule_groups(acl)]
+            missing = [g for g in config["requiredRuleGroups"] if g not in _managed_rule_groups(acl)
+                       and not (g == KNOWN_BAD_INPUTS and _log4j_judged_on_the_acl(stack, acl, associations))]
             if missing and not is_unknown(acl.get("rules")) and not is_unknown(acl.get("ruleJson")):
                 yield stage, f"web ACL {acl.name or acl.urn} lacks managed rule group(s) {missing}; allowed: a web " \
                              f"ACL including {config['requiredRuleGroups']}"
+
+
+def _log4j_judged_on_the_acl(stack: Stack, acl: Resource, associations: list[Resource]) -> bool:
+    """One defect, one finding: a web ACL that guards more than REST stages (an ALB too) is judged for the Log4j
+    rule group by waf-web-acl-log4j-rules, on the ACL; the stages it guards leave that group to it."""
+    guards = [a for a in associations if refers_to(a, "webAclArn", acl)]
+    return is_enabled("waf-web-acl-log4j-rules") and not guards_only_rest_stages(stack, acl, guards)
 
 
 def _managed_rule_groups(web_acl: Resource) -> set[str]:

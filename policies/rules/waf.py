@@ -150,7 +150,7 @@ def _uses_in_associations(associations: list[Resource]) -> Iterator[GroupUse]:
         yield GroupUse(path, weakened)
 
 
-def _guards_only_rest_stages(stack: Stack, acl: Resource, associations: list[Resource]) -> bool:
+def guards_only_rest_stages(stack: Stack, acl: Resource, associations: list[Resource]) -> bool:
     """A web ACL in front of REST API stages alone: apigateway-waf-associated judges its rule groups there."""
     stages = References(stack.of_type(REST_STAGE), "arn")
     return bool(associations) and all(stages.named_by(a, "resourceArn") for a in associations)
@@ -177,7 +177,7 @@ def waf_log4j_rules(stack: Stack, config: Mapping[str, Any]) -> Iterable[tuple[R
             for acl in acls.named_by(association, "webAclArn"):
                 index.setdefault(acl.urn, []).append(association)
     for acl in stack.of_type(WEB_ACL):
-        if _guards_only_rest_stages(stack, acl, attached.get(acl.urn, [])):
+        if guards_only_rest_stages(stack, acl, attached.get(acl.urn, [])):
             continue
         uses = [*_uses_in_rules(acl), *_uses_in_rule_json(acl), *_uses_in_associations(groups.get(acl.urn, []))]
         if any(not use.weakened for use in uses):

@@ -132,6 +132,14 @@ def test_a_web_acl_guarding_only_rest_api_stages_is_left_to_the_stage_policy():
     assert [(stage.name, message.startswith("web ACL acl lacks")) for stage, message in reported] == [("stage", True)]
 
 
+
+def test_a_web_acl_guarding_an_alb_and_a_rest_stage_without_the_group_is_one_finding_on_the_acl():
+    both = [*in_front_of_alb(acl()), resource(STAGE, "stage", arn=STAGE_ARN),
+            resource(ASSOCIATION, "stage-assoc", webAclArn=ACL_ARN, resourceArn=STAGE_ARN)]
+    on_the_acl = findings("waf-web-acl-log4j-rules", *both)
+    on_the_stage = findings("apigateway-waf-associated", *both)
+    assert [name for name, _ in on_the_acl] == ["acl"] and on_the_stage == []
+
 # --- Through the pack ---------------------------------------------------------------------------------
 
 def test_the_pack_reports_an_unlogged_web_acl_without_log4j_rules_over_grpc(pack):
