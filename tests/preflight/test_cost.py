@@ -67,9 +67,11 @@ def test_an_application_load_balancer_costs_its_hours_and_its_assumed_lcu_hours(
         assert monthly(alb, "alb") == pytest.approx(expected), region
 
 
-def test_an_instance_costs_its_type_on_demand_hours():
-    server = stack(resource("aws:ec2/instance:Instance", "server", {"instanceType": "t3.micro"}))
-    assert monthly(server, "server") == pytest.approx(HOURS * price("ec2.t3.micro.hour"))
+@pytest.mark.parametrize(("instance_type", "region"), [
+    ("t3.micro", US), ("t4g.micro", US), ("t3.micro", EU), ("t3.small", EU), ("t4g.small", EU)])
+def test_an_instance_costs_its_type_on_demand_hours(instance_type: str, region: str):
+    server = stack(resource("aws:ec2/instance:Instance", "server", {"instanceType": instance_type}), region=region)
+    assert monthly(server, "server") == pytest.approx(HOURS * price(f"ec2.{instance_type}.hour", region))
 
 
 def test_an_instance_root_volume_with_a_size_is_priced_with_it():
@@ -101,8 +103,11 @@ def test_a_volume_restored_from_a_snapshot_is_as_large_as_the_snapshot_source():
 
 
 def test_a_kms_key_costs_one_key_month_and_its_assumed_requests():
-    expected = price("kms.keyMonth") + DEFAULT_USAGE["kms.requestsPerMonth"] / 10_000 * price("kms.requests.10k")
-    assert monthly(stack(resource("aws:kms/key:Key", "key", {})), "key") == pytest.approx(expected)
+    for region in (US, EU):
+        expected = price("kms.keyMonth", region) + \
+            DEFAULT_USAGE["kms.requestsPerMonth"] / 10_000 * price("kms.requests.10k", region)
+        assert monthly(stack(resource("aws:kms/key:Key", "key", {}), region=region), "key") == \
+            pytest.approx(expected), region
 
 
 def test_a_web_acl_costs_its_month_its_rules_and_its_assumed_requests():
@@ -193,8 +198,16 @@ def test_a_log_group_costs_its_assumed_ingestion_and_storage():
 
 
 def test_a_metric_alarm_costs_one_standard_alarm_month():
-    alarm = stack(resource("aws:cloudwatch/metricAlarm:MetricAlarm", "cpu-high", {"period": 60}), region=EU)
-    assert monthly(alarm, "cpu-high") == pytest.approx(price("cloudwatch.alarmMonth", EU))
+    for region in (US, EU):
+        alarm = stack(resource("aws:cloudwatch/metricAlarm:MetricAlarm", "cpu-high", {"period": 60}), region=region)
+        assert monthly(alarm, "cpu-high") == pytest.approx(price("cloudwatch.alarmMonth", region)), region
+
+
+def test_a_bucket_costs_its_assumed_standard_storage():
+    for region in (US, EU):
+        bucket = stack(resource("aws:s3/bucket:Bucket", "logs", {}), region=region)
+        expected = DEFAULT_USAGE["s3.gbPerMonth"] * price("s3.standard.gbMonth", region)
+        assert monthly(bucket, "logs") == pytest.approx(expected), region
 
 
 def test_a_snapshot_costs_the_size_of_its_source_volume_in_its_own_region():
@@ -310,8 +323,9 @@ def test_the_dev_stack_total_is_the_sum_of_its_resources(dev_stack):
     assert {"network-nat-a", "lb-alb", "fleet-asg", "web-service", "stack-key"} <= {r.name for r in result.resources}
 
 
-def test_the_prod_stack_prices_its_three_nat_gateways_and_reports_what_eu_west_1_lacks(prod_stack):
+def test_the_prod_stack_prices_its_three_nat_gateways_and_reports_what_eu_central_1_lacks(prod_stack):
     result = estimate(prod_stack)
     nats = [r for r in result.resources if r.type == "aws:ec2/natGateway:NatGateway"]
     assert len(nats) == 3 and all(r.region == EU for r in nats)
-    assert any(u.name == "server-instance" and "ec2.t4g.small.hour" in u.reason for u in result.unpriced)
+    assert not any("no price" in u.reason and f" in {EU}" in u.reason for u in result.unpriced)
+    assert any(u.name == "server-dr-key" and "kms.requests.10k in eu-central-1" in u.reason for u in result.unpriced)
