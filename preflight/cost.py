@@ -143,11 +143,16 @@ class CostEstimate:
     def monthly(self) -> float:
         return sum(r.monthly for r in self.resources)
 
+    def unpriced_count(self) -> str:
+        """"1 charge has" or "N charges have"."""
+        count = len(self.unpriced)
+        return "1 charge has" if count == 1 else f"{count} charges have"
+
     def top(self, count: int = 5) -> list[ResourceCost]:
         return sorted(self.resources, key=lambda r: (-r.monthly, r.urn))[:count]
 
     def text_lines(self, top: int = 5) -> list[str]:
-        bound = f", a lower bound: {len(self.unpriced)} charges have no price in the table" if self.unpriced else ""
+        bound = f", a lower bound: {self.unpriced_count()} no price in the table" if self.unpriced else ""
         lines = [f"Monthly cost estimate: {self.monthly:.2f} {self.currency}{bound} (prices from "
                  f"preflight/prices/{self.price_table}; the JSON document has each resource's arithmetic)"]
         lines += [f"    {r.monthly:9.2f}  {r.name} ({r.type.split(':')[-1]}, {r.region})" for r in self.top(top)]
@@ -166,7 +171,7 @@ class CostEstimate:
                  "| Resource | Region | Monthly | Basis |", "|---|---|---|---|"]
         lines += [f"| `{r.name}` ({r.type.split(':')[-1]}) | {r.region} | {r.monthly:.2f} | {r.basis} |"
                   for r in self.top(top)]
-        lines += ["", f"{len(self.unpriced)} charges have no price in the table (see the JSON document's "
+        lines += ["", f"{self.unpriced_count()} no price in the table (see the JSON document's "
                   "`cost.unpriced`). Assumptions: " + ", ".join(f"`{k}={v}`" for k, v in self.assumptions.items()
                                                                 if k != "resources") + "."]
         return lines

@@ -329,3 +329,11 @@ def test_the_prod_stack_prices_its_three_nat_gateways_and_reports_what_eu_centra
     assert len(nats) == 3 and all(r.region == EU for r in nats)
     assert not any("no price" in u.reason and f" in {EU}" in u.reason for u in result.unpriced)
     assert any(u.name == "server-dr-key" and "kms.requests.10k in eu-central-1" in u.reason for u in result.unpriced)
+
+
+def test_the_text_says_how_many_charges_have_no_price_in_the_right_number():
+    def unheard(name: str) -> RecordedResource:  # its hours have no price; its root volume has one
+        return resource("aws:ec2/instance:Instance", name, {"instanceType": "x9.unheard",
+                                                            "rootBlockDevice": {"volumeSize": 8, "volumeType": "gp3"}})
+    assert "a lower bound: 1 charge has no price" in estimate(stack(unheard("a"))).text_lines()[0]
+    assert "a lower bound: 2 charges have no price" in estimate(stack(unheard("a"), unheard("b"))).text_lines()[0]
