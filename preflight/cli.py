@@ -224,7 +224,12 @@ def console() -> None:
     """The entry point of ``pulumi-preflight`` and ``python -m preflight``: main(), then an exit that skips the
     interpreter's teardown, which frees every object of the provider SDK one by one (seconds) for a process that
     is ending anyway. The reports are written and closed and the pack stopped before main() returns."""
-    code = main()
+    exit_without_teardown(main())
+
+
+def exit_without_teardown(code: int) -> None:
+    """Flush and exit at once: a program run leaves the SDK's modules, threads and event loops behind, and the
+    interpreter's teardown frees them one by one (seconds) and can trip over a closed loop's selector."""
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

@@ -521,4 +521,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from .cli import exit_without_teardown
+
+    exit_without_teardown(main())
