@@ -24,6 +24,7 @@ from .cost import UsageError, estimate, load_usage
 from .diagram import DiagramError, draw
 from .hooks import ConfigRejected, HookError, load_hooks
 from .invokes import InvokeAnswersError, load_invoke_answers, load_stack_outputs
+from .jsonfile import read_json
 from .readiness import placeholder_values
 from .recorder import PREVIEW_AS, ProgramError, run_program
 from .report import RENDERERS, Result
@@ -110,12 +111,7 @@ def load_policy_config(path: Path | None) -> dict:
     """The policy config file's levels and settings; none (the pack's defaults) without a file."""
     if path is None:
         return {}
-    try:
-        loaded = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise PolicyPackError(f"policy config {path} not found") from None
-    except json.JSONDecodeError as error:
-        raise PolicyPackError(f"policy config {path} is not valid JSON: {error}") from None
+    loaded = read_json(path, "policy config", PolicyPackError)
     if not isinstance(loaded, dict):
         raise PolicyPackError(f"policy config {path} must be a JSON object")
     return loaded

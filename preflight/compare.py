@@ -3,10 +3,11 @@ and changed, and the monthly cost delta, which is what a reviewer of a pull requ
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+
+from .jsonfile import read_json
 
 
 class CompareError(Exception):
@@ -91,12 +92,7 @@ class Comparison:
 
 
 def load_base(path: Path) -> dict[str, Any]:
-    try:
-        document = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise CompareError(f"base document {path} not found") from None
-    except json.JSONDecodeError as error:
-        raise CompareError(f"base document {path} is not valid JSON: {error}") from None
+    document = read_json(path, "base document", CompareError)
     if not isinstance(document, dict) or not isinstance(document.get("resources"), list):
         raise CompareError(f"base document {path} is not a preflight JSON document (no 'resources' list); "
                            "allowed: the output of `python -m preflight --format json`")

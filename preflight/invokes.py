@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from .fakes import ACCOUNT_ID, DEFAULT_AZ_LETTERS, PARTITION, REGION_AZS, SECRET_SIG, SIG_KEY, short_hash
+from .jsonfile import read_json
 from .policy_document import PolicyDocumentError, policy_document
 
 DEFAULT_VPC_CIDR = "172.31.0.0/16"
@@ -388,12 +389,7 @@ class GivenAnswer:
 
 def load_invoke_answers(path: Path) -> dict[str, list[GivenAnswer]]:
     """``--invoke-answers FILE.json``: ``{token: result}`` or ``{token: [{"args": {...}, "result": {...}}, ...]}``."""
-    try:
-        document = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise InvokeAnswersError(f"invoke answers {path} not found") from None
-    except json.JSONDecodeError as error:
-        raise InvokeAnswersError(f"invoke answers {path} is not valid JSON: {error}") from None
+    document = read_json(path, "invoke answers", InvokeAnswersError)
     if not isinstance(document, dict):
         raise InvokeAnswersError(f"invoke answers {path}: expected an object mapping invoke tokens to results, "
                                  f"got {type(document).__name__}")
@@ -445,12 +441,7 @@ def load_stack_outputs(text: str) -> tuple[str, dict[str, Any]]:
     if not separator or not name or not file:
         raise InvokeAnswersError(f"--stack-outputs {text!r}: expected NAME=FILE.json, e.g. "
                                  f"acme/network/prod=network-outputs.json")
-    try:
-        outputs = json.loads(Path(file).read_text())
-    except FileNotFoundError:
-        raise InvokeAnswersError(f"--stack-outputs {name}: {file} not found") from None
-    except json.JSONDecodeError as error:
-        raise InvokeAnswersError(f"--stack-outputs {name}: {file} is not valid JSON: {error}") from None
+    outputs = read_json(Path(file), f"--stack-outputs {name}:", InvokeAnswersError)
     if not isinstance(outputs, dict):
         raise InvokeAnswersError(f"--stack-outputs {name}: {file} must hold a JSON object of output names to "
                                  f"values (as `pulumi stack output --json` prints), got {type(outputs).__name__}")
